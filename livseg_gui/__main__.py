@@ -1,0 +1,3 @@
+from livseg_gui.cli import main
+
+raise SystemExit(main())

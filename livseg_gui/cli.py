@@ -1,0 +1,220 @@
+"""`livseg` command line. Exit codes: 0 success, 1 cancelled/internal, 2 usage error, 3 bad input or models."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+from .errors import InputError, LivSegError, UsageError
+
+log = logging.getLogger("livseg")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse's own usage errors: exit 2, one line
+        self.print_usage(sys.stderr)
+        print(f"livseg: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="livseg", description="Liver and liver-tumour segmentation for abdominal CT (research use).")
+    p.add_argument("--version", action="version", version=f"livseg {__version__}")
+    p.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    p.add_argument("--selftest", action="store_true", help="segment the bundled sample and check the result")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+
+    g = sub.add_parser("gui", help="open the viewer (default)")
+    g.add_argument("path", nargs="?", help="NIfTI file or DICOM folder to open")
+    g.add_argument("--series", help="series number (1-based) or SeriesInstanceUID")
+    sub.add_parser("demo", help="open the viewer on the bundled sample CT")
+
+    i = sub.add_parser("info", help="list the series in a file or folder")
+    i.add_argument("path")
+    i.add_argument("--json", action="store_true", help="machine-readable output")
+
+    s = sub.add_parser("segment", help="segment liver and tumours")
+    s.add_argument("path", help="NIfTI file or DICOM folder")
+    s.add_argument("-o", "--output", required=True, help="label map to write (.nii.gz), on the source grid")
+    s.add_argument("--series", help="series number (1-based) or SeriesInstanceUID")
+    s.add_argument("--report", help="PDF report to write")
+    s.add_argument("--json", dest="json_out", help="JSON measurements to write")
+    s.add_argument("--csv", help="CSV lesion table to write")
+    s.add_argument("--seg", help="DICOM SEG to write (DICOM input only)")
+    s.add_argument("--anonymise", action="store_true", help="leave patient name, ID and date out of reports")
+    s.add_argument("--threads", type=int, default=0, help="CPU threads for inference (default: all cores)")
+    s.add_argument("--models", help="folder with liver.onnx, tumour.onnx and model_card.json")
+
+    e = sub.add_parser("evaluate", help="run the cascade on labelled cases and print metrics")
+    e.add_argument("--data", required=True, help="folder of labelled cases (LivSeg, LiTS or MSD layout)")
+    e.add_argument("--models", help="models folder (default: the bundled models)")
+    e.add_argument("--cases", help="comma-separated case names (default: all)")
+    e.add_argument("--json", dest="json_out", help="write per-case and mean figures here")
+    e.add_argument("--threads", type=int, default=0)
+
+    t = sub.add_parser("train", help="train a net (needs the [train] extra)")
+    from .train.command import add_arguments
+
+    add_arguments(t)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        if args.selftest:
+            from .selftest import run_selftest
+
+            return run_selftest()
+        command = args.command or "gui"
+        if command in ("gui", "demo"):
+            from .ui.app import run_gui
+
+            path = getattr(args, "path", None)
+            series = getattr(args, "series", None)
+            if command == "demo":
+                from .resources import sample_ct_path
+
+                path = str(sample_ct_path())
+            return run_gui(path, series)
+        handler = {"info": cmd_info, "segment": cmd_segment, "evaluate": cmd_evaluate, "train": cmd_train}[command]
+        return handler(args)
+    except LivSegError as exc:
+        if args.debug:
+            raise
+        print(f"livseg: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("livseg: interrupted", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print("livseg: error: out of memory", file=sys.stderr)
+        return 3
+    except Exception as exc:  # a bug: one line, the details with --debug
+        if args.debug:
+            raise
+        print(f"livseg: internal error: {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+        return 1
+
+
+def cmd_info(args) -> int:
+    from .io import list_series
+
+    series = list_series(args.path)
+    if args.json:
+        print(json.dumps({"series": [s.as_json() for s in series]}, indent=2))
+        return 0
+    for s in series:
+        print(s.label())
+        if s.uid:
+            print(f"    uid: {s.uid}")
+        if s.orientation:
+            print(f"    orientation: {s.orientation}, files: {s.files}")
+        for note in s.set_aside:
+            print(f"    set aside: {note}")
+        for note in s.warnings:
+            print(f"    warning: {note}")
+        if s.problem:
+            print(f"    cannot load: {s.problem}")
+    return 0
+
+
+class _ProgressBar:
+    """A text progress bar on stderr, only when stderr is a terminal."""
+
+    def __init__(self):
+        self.enabled = sys.stderr.isatty()
+
+    def __call__(self, fraction: float, stage: str) -> None:
+        if not self.enabled:
+            return
+        n = int(fraction * 30)
+        sys.stderr.write(f"\r[{'#' * n}{'.' * (30 - n)}] {fraction * 100:5.1f}% {stage:<12}")
+        if fraction >= 1.0:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def _check_outputs(args) -> None:
+    """Refuse before any work: an output that would overwrite the input, or a wrong suffix."""
+    src = Path(args.path).resolve()
+    outs = [args.output, args.report, args.json_out, args.csv, args.seg]
+    for out in filter(None, outs):
+        o = Path(out).resolve()
+        if o == src:
+            raise UsageError(f"{out}: output would overwrite the input")
+        if not o.parent.is_dir():
+            raise UsageError(f"{out}: folder {o.parent} does not exist")
+    if not str(args.output).lower().endswith((".nii", ".nii.gz")):
+        raise UsageError(f"{args.output}: the label map must be .nii or .nii.gz")
+
+
+def cmd_segment(args) -> int:
+    from .io import load_volume
+    from .io.nifti import save_labels_nifti
+    from .segment import Cascade
+
+    _check_outputs(args)
+    t0 = time.perf_counter()
+    volume = load_volume(args.path, args.series)
+    if args.seg and volume.meta.source_format != "dicom":
+        raise InputError("--seg needs a DICOM input: a DICOM SEG must reference the source DICOM series")
+    for w in volume.warnings:
+        print(f"livseg: warning: {w}", file=sys.stderr)
+    t_load = time.perf_counter() - t0
+    cascade = Cascade(args.models, threads=args.threads)
+    result = cascade.run(volume, progress=_ProgressBar())
+    for w in result.warnings:
+        print(f"livseg: warning: {w}", file=sys.stderr)
+    save_labels_nifti(result.labels, volume, args.output)
+    if args.report or args.json_out or args.csv:
+        from .report import build_report, write_csv, write_json, write_pdf
+        from .measure import analyse
+
+        analysis = analyse(result.labels, volume)
+        report = build_report(analysis, volume, model=model_summary(cascade.card), anonymise=args.anonymise)
+        report["timings_s"] = {"load": round(t_load, 3), **{k: round(v, 3) for k, v in result.timings.items()}}
+        if args.json_out:
+            write_json(report, args.json_out)
+        if args.csv:
+            write_csv(report, args.csv)
+        if args.report:
+            write_pdf(report, analysis, volume, result.labels, args.report)
+    if args.seg:
+        from .io.seg import write_seg
+
+        write_seg(result.labels, volume, args.seg)
+    liver = int((result.labels >= 1).sum())
+    tum = int((result.labels == 2).sum())
+    print(f"{args.output}: liver {liver * volume.voxel_volume_ml:.1f} mL, tumour {tum * volume.voxel_volume_ml:.2f} mL; "
+          f"load {t_load:.2f} s, segment {result.timings['total_s']:.2f} s")
+    return 0
+
+
+def model_summary(card) -> dict:
+    return {"version": card.version, "summary": card.summary(), "folder": str(card.folder)}
+
+
+def cmd_evaluate(args) -> int:
+    from .evaluate import evaluate_cases
+
+    names = [c for c in (args.cases or "").split(",") if c]
+    summary = evaluate_cases(args.data, args.models, names, threads=args.threads, out=sys.stdout)
+    if args.json_out:
+        from .io.atomic import atomic_write_text
+
+        atomic_write_text(args.json_out, json.dumps(summary, indent=2) + "\n")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .train.command import run
+
+    return run(args)

@@ -1,0 +1,70 @@
+"""`livseg evaluate`: the full cascade on labelled cases, with the paper's metrics."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+
+from .measure.metrics import Overlap, lesion_recall
+from .segment import Cascade
+
+
+def evaluate_cases(data: str | Path, models: str | Path | None, names: list[str], threads: int = 0,
+                   out: TextIO | None = None) -> dict:
+    # The LiTS/MSD/case-folder discovery lives with the trainer but needs no torch.
+    from .train.datasets import find_cases, load_case
+
+    refs = [r for r in find_cases(data) if not names or r.name in names]
+    cascade = Cascade(models, threads=threads)
+    rows, liver_sum, tumour_sum = [], None, None
+    hit_total = [0, 0]
+    header = f"{'case':<20} {'liver Dice':>10} {'Acc':>7} {'Sens':>7} {'Spec':>7} {'Eff':>7} | {'tum Dice':>8} {'Sens':>7} {'lesions>=10mm':>13} {'FP mL':>7} {'s':>6}"
+    if out:
+        print(header, file=out)
+    for ref in refs:
+        case = load_case(ref)
+        t0 = time.perf_counter()
+        res = cascade.run(case.volume)
+        secs = time.perf_counter() - t0
+        lo = Overlap.of(res.labels >= 1, case.labels >= 1)
+        to = Overlap.of(res.labels == 2, case.labels == 2)
+        hit, total = lesion_recall(res.labels == 2, case.labels == 2, case.volume.spacing)
+        fp_ml = to.fp * case.volume.voxel_volume_ml
+        liver_sum = lo if liver_sum is None else liver_sum + lo
+        tumour_sum = to if tumour_sum is None else tumour_sum + to
+        hit_total[0] += hit
+        hit_total[1] += total
+        row = {"case": ref.name, "liver": lo.as_dict(), "tumour": to.as_dict(), "lesions_detected": hit,
+               "lesions_total": total, "tumour_fp_ml": fp_ml, "seconds": secs,
+               "has_tumour": bool((case.labels == 2).any())}
+        rows.append(row)
+        if out:
+            tum = f"{to.dice:8.3f} {to.sensitivity:7.3f}" if row["has_tumour"] else f"{'n/a':>8} {'n/a':>7}"
+            print(f"{ref.name:<20} {lo.dice:10.4f} {lo.accuracy:7.4f} {lo.sensitivity:7.4f} {lo.specificity:7.4f} "
+                  f"{lo.efficiency:7.4f} | {tum} {f'{hit}/{total}':>13} {fp_ml:7.2f} {secs:6.2f}", file=out)
+
+    def mean(key: str, part: str, only_tumour: bool = False) -> float:
+        vals = [r[part][key] for r in rows if r["has_tumour"] or not only_tumour]
+        return float(np.mean(vals)) if vals else float("nan")
+
+    summary = {
+        "cases": rows,
+        "mean": {
+            "liver": {k: mean(k, "liver") for k in ("accuracy", "dice", "sensitivity", "specificity", "efficiency")},
+            "tumour": {k: mean(k, "tumour", True) for k in ("accuracy", "dice", "sensitivity", "specificity", "efficiency")},
+        },
+        "global_dice": {"liver": liver_sum.dice if liver_sum else None, "tumour": tumour_sum.dice if tumour_sum else None},
+        "lesion_recall_10mm": (hit_total[0] / hit_total[1]) if hit_total[1] else None,
+        "lesions_10mm": hit_total,
+        "models": str(cascade.card.folder),
+    }
+    if out:
+        m = summary["mean"]
+        print(f"{'mean':<20} {m['liver']['dice']:10.4f} {m['liver']['accuracy']:7.4f} {m['liver']['sensitivity']:7.4f} "
+              f"{m['liver']['specificity']:7.4f} {m['liver']['efficiency']:7.4f} | {m['tumour']['dice']:8.3f}", file=out)
+        print(f"global Dice: liver {summary['global_dice']['liver']:.4f}, tumour {summary['global_dice']['tumour']:.4f}; "
+              f"lesion recall (>=10 mm): {hit_total[0]}/{hit_total[1]}", file=out)
+    return summary

@@ -1,0 +1,131 @@
+"""NIfTI-1/2 reading and label-map writing (nibabel)."""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+
+from ..errors import InputError
+from .atomic import atomic_write_bytes
+from .guards import check_finite, check_shape, check_spacing
+from .volume import Metadata, Volume, hu_array, make_volume
+
+NIFTI_SUFFIXES = (".nii", ".nii.gz")
+
+
+def is_nifti_path(path: str | Path) -> bool:
+    name = str(path).lower()
+    return name.endswith(NIFTI_SUFFIXES)
+
+
+def _header_affine(img: nib.Nifti1Image | nib.Nifti2Image, name: str) -> np.ndarray:
+    """sform if set, else qform, else nibabel's fallback; refused if singular."""
+    hdr = img.header
+    affine = None
+    if int(hdr["sform_code"]) > 0:
+        affine = hdr.get_sform()
+    elif int(hdr["qform_code"]) > 0:
+        affine = hdr.get_qform()
+    else:
+        affine = hdr.get_base_affine()
+    affine = np.asarray(affine, dtype=np.float64)
+    if not np.all(np.isfinite(affine)):
+        raise InputError(f"{name}: affine contains NaN or infinite values")
+    if abs(np.linalg.det(affine[:3, :3])) < 1e-9:
+        raise InputError(f"{name}: singular affine (zero or degenerate voxel axes)")
+    return affine
+
+
+def read_nifti_header(path: str | Path) -> tuple[nib.Nifti1Image, np.ndarray]:
+    """Open a NIfTI lazily and validate everything knowable from the header."""
+    p = Path(path)
+    name = p.name
+    if not p.is_file():
+        raise InputError(f"{p}: no such file")
+    try:
+        img = nib.load(str(p))
+    except Exception as exc:  # nibabel raises many types for a broken header
+        raise InputError(f"{name}: not a readable NIfTI file ({type(exc).__name__}: {exc})") from None
+    if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):
+        raise InputError(f"{name}: not a NIfTI image")
+    hdr = img.header
+    dtype = hdr.get_data_dtype()
+    if dtype.fields is not None or dtype.kind not in "iuf" or dtype.kind == "c":
+        raise InputError(f"{name}: data type {dtype} is not a scalar image (RGB, complex or compound)")
+    shape = tuple(int(s) for s in img.shape)
+    if len(shape) > 3:
+        extra = [s for s in shape[3:] if s != 1]
+        if extra:
+            raise InputError(f"{name}: {len(shape)}-D image {shape}; LivSeg needs a single 3-D CT volume")
+        shape = shape[:3]
+    if len(shape) < 3:
+        raise InputError(f"{name}: {len(shape)}-D image {shape}; LivSeg needs a 3-D CT volume")
+    check_shape(shape, dtype.itemsize, name)
+    affine = _header_affine(img, name)
+    check_spacing(np.asarray(hdr.get_zooms()[:3], dtype=np.float64), name)
+    return img, affine
+
+
+def load_nifti(path: str | Path) -> Volume:
+    """Load a 3-D NIfTI CT as a canonical :class:`Volume` (HU, int16 where lossless)."""
+    p = Path(path)
+    img, affine = read_nifti_header(p)
+    shape = tuple(int(s) for s in img.shape[:3])
+    try:
+        raw = np.asanyarray(img.dataobj.get_unscaled()).reshape(shape, order="A")
+    except (EOFError, OSError, zlib.error, gzip.BadGzipFile, ValueError) as exc:
+        raise InputError(f"{p.name}: file is truncated or corrupt ({exc})") from None
+    slope, inter = img.dataobj.slope, img.dataobj.inter
+    slope = 1.0 if slope is None or not np.isfinite(slope) or slope == 0 else float(slope)
+    inter = 0.0 if inter is None or not np.isfinite(inter) else float(inter)
+    check_finite(raw, p.name)
+    hu = hu_array(raw, slope, inter)
+    meta = Metadata(
+        series_description=p.name.removesuffix(".gz").removesuffix(".nii"),
+        source_path=str(p),
+        source_format="nifti",
+        series_uid=None,
+    )
+    return make_volume(hu, affine, meta)
+
+
+def save_labels_nifti(labels: np.ndarray, volume: Volume, path: str | Path) -> Path:
+    """Write a canonical label map onto the volume's *source* grid and affine, atomically."""
+    p = Path(path)
+    src = np.ascontiguousarray(volume.to_source(labels).astype(np.uint8, copy=False))
+    if src.shape != volume.source.shape:
+        raise ValueError(f"label map shape {src.shape} does not match source {volume.source.shape}")
+    if volume.meta.source_path and p.resolve() == Path(volume.meta.source_path).resolve():
+        raise InputError(f"{p}: refusing to overwrite the opened CT")
+    img = nib.Nifti1Image(src, volume.source.affine)
+    img.header.set_data_dtype(np.uint8)
+    img.header.set_xyzt_units("mm")
+    img.set_sform(volume.source.affine, code=1)
+    img.set_qform(volume.source.affine, code=1)
+    img.header["descrip"] = b"LivSeg labels 0=bg 1=liver 2=tumour"
+    data = img.to_bytes()
+    if p.name.lower().endswith(".gz"):
+        data = gzip.compress(data, compresslevel=6, mtime=0)
+    atomic_write_bytes(p, data)
+    return p
+
+
+def load_labels_nifti(path: str | Path, volume: Volume) -> np.ndarray:
+    """Read a label map saved on the volume's source grid; return it on the canonical grid."""
+    p = Path(path)
+    img, affine = read_nifti_header(p)
+    shape = tuple(int(s) for s in img.shape[:3])
+    if shape != volume.source.shape:
+        raise InputError(f"{p.name}: mask shape {shape} does not match the CT {volume.source.shape}")
+    if not np.allclose(affine, volume.source.affine, atol=1e-3):
+        raise InputError(f"{p.name}: mask geometry (affine) does not match the open CT")
+    data = np.asanyarray(img.dataobj).reshape(shape)
+    check_finite(np.asarray(data, dtype=np.float32), p.name)
+    labels = np.rint(data).astype(np.int16)
+    if labels.min() < 0 or labels.max() > 2:
+        raise InputError(f"{p.name}: labels must be 0, 1 or 2 (found {int(labels.min())}..{int(labels.max())})")
+    return volume.labels_from_source(labels.astype(np.uint8))

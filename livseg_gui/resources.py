@@ -1,0 +1,27 @@
+"""The one place that knows where bundled files live, from source or a PyInstaller bundle."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def app_root() -> Path:
+    """Folder holding `models/` and `resources/`: the repo root, or the bundle's `_MEIPASS`."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle:
+        return Path(bundle)
+    return Path(__file__).resolve().parent.parent
+
+
+def models_dir() -> Path:
+    return app_root() / "models"
+
+
+def resource_path(*parts: str) -> Path:
+    return app_root().joinpath("resources", *parts)
+
+
+def sample_ct_path() -> Path:
+    """The bundled demo CT (a real 20-slice Siemens series, Apache-2.0, TotalSegmentator)."""
+    return resource_path("sample", "ts-example-ct")

@@ -1,0 +1,177 @@
+"""The liver -> ROI -> tumour cascade on onnxruntime (CPU). No Qt; the GUI runs it in a worker.
+
+Memory: the CT is never copied whole as float; slices are resampled in slabs, the liver
+probabilities are kept at the net's resolution (size^2 x slices), and connected components
+are computed there, so a 512 x 512 x 1000 CT stays well under 2 GB.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+
+from ..errors import Cancelled, InputError
+from ..io.volume import Volume
+from ..resources import models_dir
+from .modelcard import ModelCard, load_card
+from .preprocess import PlaneBox, from_net_plane, normalise, stack_25d, to_net_plane
+from .runner import NetRunner, sigmoid
+
+log = logging.getLogger("livseg.segment")
+
+ProgressFn = Callable[[float, str], None]
+CancelFn = Callable[[], bool]
+SlabFn = Callable[[int, int, np.ndarray], None]
+
+SLAB = 32  # slices resampled at a time
+MIN_INPLANE = 32  # voxels; smaller images cannot be a CT slice
+
+
+@dataclass
+class SegmentationResult:
+    labels: np.ndarray  # uint8, canonical grid: 0 background, 1 liver, 2 tumour
+    timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+class Cascade:
+    """Load both nets once; call :meth:`run` for each volume."""
+
+    def __init__(self, models: str | Path | None = None, threads: int = 0, batch: int = 16,
+                 min_lesion_ml: float = 0.05, liver_only: bool = False):
+        self.card: ModelCard = load_card(models or models_dir())
+        self.liver = NetRunner(self.card.net("liver"), threads)
+        self.tumour = None if liver_only else NetRunner(self.card.net("tumour"), threads)
+        self.batch = batch
+        self.min_lesion_ml = min_lesion_ml
+
+    # -- stages -------------------------------------------------------------------------
+    def run(self, volume: Volume, progress: ProgressFn | None = None, cancel: CancelFn | None = None,
+            on_slab: SlabFn | None = None) -> SegmentationResult:
+        progress = progress or (lambda f, s: None)
+        cancel = cancel or (lambda: False)
+        x, y, nz = volume.shape
+        if min(x, y) < MIN_INPLANE:
+            raise InputError(f"volume is too small for the nets: {x}x{y} voxels per slice (need at least {MIN_INPLANE})")
+        result = SegmentationResult(labels=np.zeros(volume.shape, np.uint8))
+        t0 = time.perf_counter()
+        liver_prob = self._liver_probabilities(volume, progress, cancel, on_slab)
+        t1 = time.perf_counter()
+        liver = self._liver_mask(volume, liver_prob, result, cancel)
+        t2 = time.perf_counter()
+        result.labels[liver] = 1
+        result.timings = {"liver_s": t1 - t0, "liver_post_s": t2 - t1}
+        progress(0.7, "liver done")
+        if self.tumour is not None and liver.any():
+            self._tumours(volume, liver, result, progress, cancel)
+        result.timings["tumour_s"] = time.perf_counter() - t2
+        result.timings["total_s"] = time.perf_counter() - t0
+        progress(1.0, "done")
+        return result
+
+    def _liver_probabilities(self, vol: Volume, progress: ProgressFn, cancel: CancelFn,
+                             on_slab: SlabFn | None) -> np.ndarray:
+        card = self.liver.card
+        box = PlaneBox.whole_slice(vol.shape[:2])
+        nz = vol.shape[2]
+        probs = np.zeros((card.input_size, card.input_size, nz), np.float32)
+        half = card.context // 2
+        for k0 in range(0, nz, SLAB):
+            k1 = min(nz, k0 + SLAB)
+            lo, hi = max(0, k0 - half), min(nz, k1 + half)
+            planes = normalise(to_net_plane(vol.array[:, :, lo:hi], box, card.input_size), card.hu_window)
+            self._infer(self.liver, planes, np.arange(k0, k1) - lo, lo, nz, probs, cancel)
+            if on_slab is not None:
+                full = from_net_plane(probs[:, :, k0:k1], box, vol.shape[:2]) > card.threshold
+                on_slab(k0, k1, full.astype(np.uint8))
+            progress(0.6 * k1 / nz, "liver")
+        return probs
+
+    def _infer(self, net: NetRunner, planes: np.ndarray, local_ks: np.ndarray, offset: int, nz: int,
+               out: np.ndarray, cancel: CancelFn) -> None:
+        """Run ``net`` on slices ``local_ks`` of ``planes`` (clamping context at the volume's ends)."""
+        ctx = net.card.context
+        for i in range(0, len(local_ks), self.batch):
+            if cancel():
+                raise Cancelled("segmentation cancelled")
+            ks = local_ks[i : i + self.batch]
+            # Clamp neighbours to the volume, not to the slab, so slab edges see true context.
+            half = ctx // 2
+            glob = np.clip(ks[:, None] + offset + np.arange(-half, half + 1)[None, :], 0, nz - 1) - offset
+            glob = np.clip(glob, 0, planes.shape[2] - 1)
+            batch = np.ascontiguousarray(np.moveaxis(planes[:, :, glob], (2, 3), (0, 1)))
+            out[:, :, ks + offset] = np.moveaxis(sigmoid(net.logits(batch)), 0, 2)
+
+    def _liver_mask(self, vol: Volume, probs: np.ndarray, result: SegmentationResult, cancel: CancelFn) -> np.ndarray:
+        card = self.liver.card
+        mask = probs > card.threshold
+        comp, n = ndimage.label(mask)
+        liver = np.zeros(vol.shape, bool)
+        if n == 0:
+            result.warnings.append("no liver found in this scan (is it an abdominal CT?)")
+            return liver
+        sizes = np.bincount(comp.ravel())[1:]
+        keep = comp == (int(np.argmax(sizes)) + 1)
+        del comp
+        keep = ndimage.binary_dilation(keep, iterations=1)
+        probs *= keep
+        box = PlaneBox.whole_slice(vol.shape[:2])
+        zs = np.flatnonzero(keep.any(axis=(0, 1)))
+        for k0 in range(int(zs[0]), int(zs[-1]) + 1, SLAB):
+            if cancel():
+                raise Cancelled("segmentation cancelled")
+            k1 = min(int(zs[-1]) + 1, k0 + SLAB)
+            liver[:, :, k0:k1] = from_net_plane(probs[:, :, k0:k1], box, vol.shape[:2]) > card.threshold
+        # Largest component again at full resolution, then holes (vessels, hypodense lesions).
+        sl = ndimage.find_objects(liver.astype(np.uint8))[0]
+        crop = liver[sl]
+        comp, n = ndimage.label(crop)
+        if n > 1:
+            crop = comp == (int(np.argmax(np.bincount(comp.ravel())[1:])) + 1)
+        crop = ndimage.binary_fill_holes(crop)
+        for k in range(crop.shape[2]):
+            crop[:, :, k] = ndimage.binary_fill_holes(crop[:, :, k])
+        liver[...] = False
+        liver[sl] = crop
+        ml = liver.sum() * vol.voxel_volume_ml
+        if ml < 100:
+            result.warnings.append(f"the liver found is only {ml:.0f} mL: check the scan covers the liver")
+        return liver
+
+    def _tumours(self, vol: Volume, liver: np.ndarray, result: SegmentationResult,
+                 progress: ProgressFn, cancel: CancelFn) -> None:
+        card = self.tumour.card
+        sl = ndimage.find_objects(liver.astype(np.uint8))[0]
+        lo = np.array([s.start for s in sl])
+        hi = np.array([s.stop - 1 for s in sl])
+        sx, sy, _ = vol.spacing
+        box = PlaneBox.around(lo[:2], hi[:2], (sx, sy), card.roi_margin_mm or 10.0)
+        z0, z1 = int(lo[2]), int(hi[2]) + 1
+        nz = vol.shape[2]
+        half = card.context // 2
+        tumour = np.zeros(vol.shape, bool)
+        probs = np.zeros((card.input_size, card.input_size, nz), np.float32)
+        for k0 in range(z0, z1, SLAB):
+            k1 = min(z1, k0 + SLAB)
+            a, b = max(0, k0 - half), min(nz, k1 + half)
+            planes = normalise(to_net_plane(vol.array[:, :, a:b], box, card.input_size), card.hu_window)
+            self._infer(self.tumour, planes, np.arange(k0, k1) - a, a, nz, probs, cancel)
+            tumour[:, :, k0:k1] = from_net_plane(probs[:, :, k0:k1], box, vol.shape[:2]) > card.threshold
+            progress(0.7 + 0.3 * (k1 - z0) / max(1, z1 - z0), "tumour")
+        tumour &= liver
+        crop = tumour[sl]
+        comp, n = ndimage.label(crop)
+        if n:
+            min_vox = self.min_lesion_ml / vol.voxel_volume_ml
+            sizes = np.bincount(comp.ravel())
+            small = sizes < min_vox
+            small[0] = False
+            crop[small[comp]] = False
+            tumour[sl] = crop
+        result.labels[tumour] = 2

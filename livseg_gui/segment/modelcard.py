@@ -1,0 +1,86 @@
+"""Read the model card: which ONNX files to run and how to pre-process their inputs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ModelError
+
+CARD_JSON = "model_card.json"
+
+
+@dataclass(frozen=True)
+class NetCard:
+    name: str
+    path: Path
+    sha256: str | None
+    input_size: int
+    context: int
+    hu_window: tuple[float, float]
+    threshold: float
+    roi_margin_mm: float | None
+    architecture: str
+
+    def verify(self) -> None:
+        if not self.path.is_file():
+            raise ModelError(f"model file {self.path} is missing")
+        if self.sha256:
+            digest = hashlib.sha256(self.path.read_bytes()).hexdigest()
+            if digest != self.sha256:
+                raise ModelError(f"{self.path.name} does not match the model card (sha256 differs): corrupt or replaced")
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    folder: Path
+    raw: dict
+
+    def net(self, name: str) -> NetCard:
+        try:
+            e = self.raw["nets"][name]
+            return NetCard(
+                name=name,
+                path=self.folder / e["file"],
+                sha256=e.get("sha256"),
+                input_size=int(e["input_size"]),
+                context=int(e["context"]),
+                hu_window=(float(e["hu_window"][0]), float(e["hu_window"][1])),
+                threshold=float(e.get("threshold", 0.5)),
+                roi_margin_mm=float(e["roi_margin_mm"]) if e.get("roi_margin_mm") is not None else None,
+                architecture=str(e.get("architecture", "")),
+            )
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise ModelError(f"{self.folder / CARD_JSON}: entry for the {name} net is missing or incomplete ({exc})") from None
+
+    def summary(self) -> str:
+        nets = self.raw.get("nets", {})
+        parts = []
+        for name in ("liver", "tumour"):
+            e = nets.get(name)
+            if e:
+                parts.append(f"{name}: {e.get('architecture')} {e.get('parameters', 0) / 1e3:.0f}k params, "
+                             f"{e.get('input_size')}px, {e.get('epochs')} epochs")
+        return "; ".join(parts)
+
+    @property
+    def version(self) -> str:
+        return str(self.raw.get("version", "unversioned"))
+
+
+def load_card(folder: str | Path) -> ModelCard:
+    folder = Path(folder)
+    path = folder / CARD_JSON
+    if not folder.is_dir():
+        raise ModelError(f"models folder {folder} does not exist")
+    if not path.is_file():
+        raise ModelError(f"{path} is missing: the models folder needs its model card")
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{path}: unreadable model card ({exc})") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("nets"), dict):
+        raise ModelError(f"{path}: not a LivSeg model card (no 'nets')")
+    return ModelCard(folder, raw)

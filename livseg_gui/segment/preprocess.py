@@ -1,0 +1,102 @@
+"""Pre-processing shared by training and inference, so the two can never drift apart.
+
+Slices are taken in canonical LPS order (``array[:, :, k]``, see ``io.volume``). A square box
+in the slice plane (the whole slice for the liver net, the liver ROI for the tumour net) is
+resampled to the net's ``size x size`` input with one affine map; the same map, inverted,
+brings probabilities back onto the source grid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+AIR_HU = -1024.0
+
+
+@dataclass(frozen=True)
+class PlaneBox:
+    """A square region of the slice plane, in voxel index coordinates (centre and side)."""
+
+    center: tuple[float, float]
+    side: float  # voxels; the box is padded with air where it leaves the image
+
+    @classmethod
+    def whole_slice(cls, shape_xy: tuple[int, int]) -> PlaneBox:
+        x, y = shape_xy
+        return cls(center=((x - 1) / 2.0, (y - 1) / 2.0), side=float(max(x, y)))
+
+    @classmethod
+    def around(cls, lo: np.ndarray, hi: np.ndarray, spacing_xy: tuple[float, float], margin_mm: float) -> PlaneBox:
+        """Square box around the index range [lo, hi] (inclusive) plus a margin in mm."""
+        lo = np.asarray(lo, dtype=np.float64)
+        hi = np.asarray(hi, dtype=np.float64)
+        margin = margin_mm / np.asarray(spacing_xy, dtype=np.float64)
+        side = float(np.max(hi - lo + 1 + 2 * margin))
+        center = (lo + hi) / 2.0
+        return cls(center=(float(center[0]), float(center[1])), side=side)
+
+
+def plane_matrix(box: PlaneBox, size: int, aug: np.ndarray | None = None, shift: np.ndarray | None = None):
+    """2x2 matrix and offset mapping output pixel (u, v) to input index (x, y): in = M @ out + off."""
+    scale = box.side / size
+    a = np.eye(2) if aug is None else np.asarray(aug, dtype=np.float64)
+    m = scale * a
+    c_out = np.array([(size - 1) / 2.0, (size - 1) / 2.0])
+    off = np.asarray(box.center) - m @ c_out
+    if shift is not None:
+        off = off + np.asarray(shift, dtype=np.float64)
+    return m, off
+
+
+def to_net_plane(slab: np.ndarray, box: PlaneBox, size: int, order: int = 1, cval: float = AIR_HU) -> np.ndarray:
+    """Resample a slab (X, Y, n) to (size, size, n) float32 inside ``box``."""
+    m2, off2 = plane_matrix(box, size)
+    m = np.eye(3)
+    m[:2, :2] = m2
+    off = np.array([off2[0], off2[1], 0.0])
+    out_shape = (size, size, slab.shape[2])
+    return ndimage.affine_transform(
+        slab.astype(np.float32, copy=False), m, offset=off, output_shape=out_shape,
+        order=order, mode="constant", cval=cval, prefilter=False,
+    )
+
+
+def from_net_plane(planes: np.ndarray, box: PlaneBox, shape_xy: tuple[int, int], cval: float = 0.0) -> np.ndarray:
+    """Inverse of :func:`to_net_plane`: (size, size, n) probabilities back to (X, Y, n) float32."""
+    size = planes.shape[0]
+    m2, off2 = plane_matrix(box, size)
+    inv = np.linalg.inv(m2)
+    m = np.eye(3)
+    m[:2, :2] = inv
+    off = np.array([*(-inv @ off2), 0.0])
+    out_shape = (shape_xy[0], shape_xy[1], planes.shape[2])
+    return ndimage.affine_transform(
+        planes.astype(np.float32, copy=False), m, offset=off, output_shape=out_shape,
+        order=1, mode="constant", cval=cval, prefilter=False,
+    )
+
+
+def normalise(hu: np.ndarray, window: tuple[float, float]) -> np.ndarray:
+    """Clip to the HU window and scale to [0, 1] float32 (in place when already float32)."""
+    lo, hi = float(window[0]), float(window[1])
+    out = hu if hu.dtype == np.float32 else hu.astype(np.float32)
+    np.clip(out, lo, hi, out=out)
+    out -= lo
+    out *= 1.0 / (hi - lo)
+    return out
+
+
+def context_indices(k: int, n_slices: int, context: int) -> np.ndarray:
+    """Indices of slice k and its neighbours (clamped at the volume's ends)."""
+    half = context // 2
+    return np.clip(np.arange(k - half, k + half + 1), 0, n_slices - 1)
+
+
+def stack_25d(planes: np.ndarray, ks: np.ndarray, context: int) -> np.ndarray:
+    """From resampled planes (S, S, n), build net input (len(ks), context, S, S) float32."""
+    n = planes.shape[2]
+    idx = np.stack([context_indices(int(k), n, context) for k in ks])  # (b, context)
+    return np.ascontiguousarray(np.moveaxis(planes[:, :, idx], (2, 3), (0, 1)))

@@ -1,0 +1,1 @@
+"""Optional trainer (needs the ``[train]`` extra: PyTorch). The app never imports this package."""

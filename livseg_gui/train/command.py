@@ -1,0 +1,47 @@
+"""`livseg train`: argument parsing kept beside the trainer so the app's CLI never imports torch."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from ..errors import UsageError
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, help="folder of labelled cases (LivSeg, LiTS or MSD layout)")
+    p.add_argument("--out", default="models", help="where the ONNX model and model card go (default: models)")
+    p.add_argument("--net", choices=["liver", "tumour"], default="liver")
+    p.add_argument("--arch", choices=["mobileunet", "unet"], default="mobileunet",
+                   help="mobileunet (bundled) or unet (the plain U-Net baseline)")
+    p.add_argument("--epochs", type=int, default=16)
+    p.add_argument("--steps-per-epoch", type=int, default=150)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--val", default="radct-1720,ts-example-dicom",
+                   help="comma-separated validation case names (never trained on)")
+    p.add_argument("--exclude", default="", help="comma-separated case names to leave out entirely")
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--run-dir", default="runs", help="checkpoints and logs; a run resumes from here")
+    p.add_argument("--time-budget-min", type=float, default=0.0)
+    p.add_argument("--seed", type=int, default=0)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise UsageError("training needs PyTorch: pip install 'livseg[train]' (or pip install torch==2.13.0)") from None
+    from .trainer import TrainConfig, train
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    cfg = TrainConfig(
+        data=args.data, out=args.out, net=args.net, arch=args.arch, epochs=args.epochs,
+        steps_per_epoch=args.steps_per_epoch, batch=args.batch, lr=args.lr,
+        val_cases=[s for s in args.val.split(",") if s], exclude_cases=[s for s in args.exclude.split(",") if s],
+        seed=args.seed, threads=args.threads, run_dir=args.run_dir, time_budget_min=args.time_budget_min,
+    )
+    entry = train(cfg)
+    print(f"{cfg.name}: {entry['epochs']} epochs, {entry['train_time_s']:.0f} s, wrote {args.out}/{entry['file']}")
+    return 0

@@ -1,0 +1,173 @@
+"""Training loop: resumable, logged per epoch, ending in an ONNX export and a model-card entry."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..segment.preprocess import PlaneBox, normalise, stack_25d, to_net_plane
+from .card import update_card
+from .datasets import Case, find_cases, load_case
+from .export import export_onnx, sha256
+from .losses import dice_bce_loss
+from .model import build, count_macs, count_params
+from .sampling import Augment, NetSpec, Sampler, liver_bbox
+
+log = logging.getLogger("livseg.train")
+
+DEFAULT_SPECS = {
+    "liver": NetSpec("liver", size=160, window=(-200.0, 250.0), context=3),
+    "tumour": NetSpec("tumour", size=160, window=(-100.0, 200.0), context=3, roi_margin_mm=10.0),
+}
+
+
+@dataclass
+class TrainConfig:
+    data: str
+    out: str = "models"
+    net: str = "liver"
+    arch: str = "mobileunet"
+    epochs: int = 16
+    steps_per_epoch: int = 150
+    batch: int = 16
+    lr: float = 2e-3
+    val_cases: list[str] = field(default_factory=list)
+    exclude_cases: list[str] = field(default_factory=list)
+    seed: int = 0
+    threads: int = 0
+    run_dir: str = "runs"
+    time_budget_min: float = 0.0  # 0 = no limit; otherwise stop after the epoch that crosses it
+
+    @property
+    def name(self) -> str:
+        return self.net if self.arch == "mobileunet" else f"{self.net}_{self.arch}"
+
+
+def _dice(pred: np.ndarray, gt: np.ndarray) -> float:
+    denom = pred.sum() + gt.sum()
+    return 1.0 if denom == 0 else float(2 * np.logical_and(pred, gt).sum() / denom)
+
+
+@torch.no_grad()
+def validate(model: torch.nn.Module, cases: list[Case], spec: NetSpec) -> dict[str, float]:
+    """Dice per case at the net's resolution (fast; the full-cascade figures come from `evaluate`)."""
+    model.eval()
+    out: dict[str, float] = {}
+    for case in cases:
+        vol, lab = case.volume, case.labels
+        if spec.task == "liver":
+            box = PlaneBox.whole_slice(vol.shape[:2])
+            ks = np.arange(vol.shape[2])
+            gt_full = lab >= 1
+        else:
+            bb = liver_bbox(lab)
+            if bb is None or not (lab == 2).any():
+                continue
+            box = PlaneBox.around(bb[0][:2], bb[1][:2], vol.spacing[:2], spec.roi_margin_mm)
+            ks = np.arange(bb[0][2], bb[1][2] + 1)
+            gt_full = lab == 2
+        planes = normalise(to_net_plane(vol.array, box, spec.size), spec.window)
+        gt = to_net_plane(gt_full.astype(np.float32), box, spec.size, order=0, cval=0.0) > 0.5
+        pred = np.zeros_like(gt)
+        for i in range(0, len(ks), 32):
+            batch = stack_25d(planes, ks[i : i + 32], spec.context)
+            logits = model(torch.from_numpy(batch)).numpy()[:, 0]
+            pred[:, :, ks[i : i + 32]] = np.moveaxis(logits > 0, 0, 2)
+        out[case.name] = _dice(pred, gt)
+    model.train()
+    return out
+
+
+def train(cfg: TrainConfig) -> dict:
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    spec = DEFAULT_SPECS[cfg.net]
+    refs = [r for r in find_cases(cfg.data) if r.name not in cfg.exclude_cases]
+    val_refs = [r for r in refs if r.name in cfg.val_cases]
+    train_refs = [r for r in refs if r.name not in cfg.val_cases]
+    if not train_refs:
+        raise ValueError("no training cases left after the validation split")
+    log.info("train cases: %s | val cases: %s", [r.name for r in train_refs], [r.name for r in val_refs])
+    train_cases = [load_case(r) for r in train_refs]
+    val_cases = [load_case(r) for r in val_refs]
+    aug = Augment(flip=cfg.net == "tumour", synth_tumour_p=0.6 if cfg.net == "tumour" else 0.0)
+    sampler = Sampler(train_cases, spec, aug, seed=cfg.seed)
+
+    model = build(cfg.arch, spec.context).to(memory_format=torch.channels_last)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
+    total_steps = cfg.epochs * cfg.steps_per_epoch
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total_steps, pct_start=0.1)
+    run = Path(cfg.run_dir)
+    run.mkdir(parents=True, exist_ok=True)
+    ckpt = run / f"{cfg.name}.pt"
+    history: list[dict] = []
+    start_epoch, elapsed = 0, 0.0
+    if ckpt.exists():
+        state = torch.load(ckpt, weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        sched.load_state_dict(state["sched"])
+        start_epoch, history, elapsed = state["epoch"], state["history"], state["elapsed"]
+        sampler.rng = np.random.default_rng(cfg.seed + start_epoch)
+        log.info("resumed %s at epoch %d", ckpt, start_epoch)
+
+    model.train()
+    epoch = start_epoch
+    for epoch in range(start_epoch, cfg.epochs):
+        t0 = time.time()
+        losses = []
+        for _ in range(cfg.steps_per_epoch):
+            x, y = sampler.sample(cfg.batch)
+            xt = torch.from_numpy(x).to(memory_format=torch.channels_last)
+            loss = dice_bce_loss(model(xt), torch.from_numpy(y))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            losses.append(float(loss))
+        val = validate(model, val_cases, spec)
+        elapsed += time.time() - t0
+        row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_dice": val, "elapsed_s": round(elapsed, 1)}
+        history.append(row)
+        log.info(json.dumps(row))
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                    "epoch": epoch + 1, "history": history, "elapsed": elapsed, "config": asdict(cfg)}, ckpt)
+        if cfg.time_budget_min and elapsed > cfg.time_budget_min * 60:
+            log.info("time budget reached after epoch %d", epoch + 1)
+            break
+
+    out = Path(cfg.out)
+    onnx_path = out / (f"{cfg.name}.onnx" if cfg.arch == "mobileunet" else f"baseline/{cfg.name}.onnx")
+    err = export_onnx(model, onnx_path, spec.context, spec.size)
+    entry = {
+        "file": str(onnx_path.relative_to(out)),
+        "sha256": sha256(onnx_path),
+        "task": spec.task,
+        "architecture": cfg.arch,
+        "parameters": count_params(model),
+        "macs_per_slice": count_macs(model, spec.context, spec.size),
+        "input_size": spec.size,
+        "context": spec.context,
+        "hu_window": list(spec.window),
+        "threshold": 0.5,
+        "roi_margin_mm": spec.roi_margin_mm if spec.task == "tumour" else None,
+        "epochs": len(history),
+        "planned_epochs": cfg.epochs,
+        "steps_per_epoch": cfg.steps_per_epoch,
+        "batch": cfg.batch,
+        "train_time_s": round(elapsed, 1),
+        "onnx_max_abs_diff": err,
+        "train_cases": [r.name for r in train_refs],
+        "val_cases": [r.name for r in val_refs],
+        "history": history,
+    }
+    update_card(out, cfg.name, entry)
+    log.info("wrote %s (max |ORT-torch| = %.2e)", onnx_path, err)
+    return entry
