@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .errors import InputError, LivSegError, UsageError
+from .errors import LivSegError, UsageError
 
 log = logging.getLogger("livseg")
 
@@ -164,8 +164,10 @@ def cmd_segment(args) -> int:
     _check_outputs(args)
     t0 = time.perf_counter()
     volume = load_volume(args.path, args.series)
-    if args.seg and volume.meta.source_format != "dicom":
-        raise InputError("--seg needs a DICOM input: a DICOM SEG must reference the source DICOM series")
+    if args.seg:
+        from .io.seg import check_seg_possible
+
+        check_seg_possible(volume)
     for w in volume.warnings:
         print(f"livseg: warning: {w}", file=sys.stderr)
     t_load = time.perf_counter() - t0

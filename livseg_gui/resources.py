@@ -15,7 +15,11 @@ def app_root() -> Path:
 
 
 def models_dir() -> Path:
-    return app_root() / "models"
+    """Bundled models, unless $LIVSEG_MODELS_DIR points at a retrained set."""
+    import os
+
+    override = os.environ.get("LIVSEG_MODELS_DIR")
+    return Path(override) if override else app_root() / "models"
 
 
 def resource_path(*parts: str) -> Path:
@@ -25,3 +29,17 @@ def resource_path(*parts: str) -> Path:
 def sample_ct_path() -> Path:
     """The bundled demo CT (a real 20-slice Siemens series, Apache-2.0, TotalSegmentator)."""
     return resource_path("sample", "ts-example-ct")
+
+
+def user_data_dir() -> Path:
+    """Per-user folder for crash recovery and logs ($LIVSEG_DATA_DIR, else XDG data home)."""
+    import os
+
+    base = os.environ.get("LIVSEG_DATA_DIR")
+    if base:
+        p = Path(base)
+    else:
+        xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        p = Path(xdg) / "livseg"
+    p.mkdir(parents=True, exist_ok=True)
+    return p

@@ -60,8 +60,8 @@ def _dicom_info(i: int, s: DicomSeries) -> SeriesInfo:
         lps = np.eye(4)
         lps[:3, 0], lps[:3, 1], lps[:3, 2] = iop[:3], iop[3:], np.cross(iop[:3], iop[3:])
         ras = np.diag([-1.0, -1.0, 1.0, 1.0]) @ lps
-        # DICOM-style letters name the direction each axis *increases* towards, in LPS terms.
-        orientation = "".join(nib.orientations.aff2axcodes(ras, labels=(("R", "L"), ("A", "P"), ("I", "S"))))
+        # Letters name the direction each axis increases towards (nibabel's axis codes).
+        orientation = "".join(nib.orientations.aff2axcodes(ras))
     return SeriesInfo(
         index=i, uid=s.uid if not s.uid.startswith("(") else None, description=s.description,
         modality=s.modality, shape=s.shape(), spacing=s.spacing(), orientation=orientation,

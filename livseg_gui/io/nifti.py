@@ -7,6 +7,7 @@ import zlib
 from pathlib import Path
 
 import nibabel as nib
+from nibabel.openers import ImageOpener
 import numpy as np
 
 from ..errors import InputError
@@ -66,7 +67,12 @@ def read_nifti_header(path: str | Path) -> tuple[nib.Nifti1Image, np.ndarray]:
         raise InputError(f"{name}: {len(shape)}-D image {shape}; LivSeg needs a 3-D CT volume")
     check_shape(shape, dtype.itemsize, name)
     affine = _header_affine(img, name)
-    check_spacing(np.asarray(hdr.get_zooms()[:3], dtype=np.float64), name)
+    if int(hdr["sform_code"]) == 0:
+        # nibabel silently turns a zero pixdim into 1 mm; the raw header tells the truth.
+        with ImageOpener(str(p)) as f:
+            raw = type(hdr).from_fileobj(f, check=False)
+        check_spacing(np.asarray(raw["pixdim"][1:4], dtype=np.float64), name)
+    check_spacing(np.linalg.norm(affine[:3, :3], axis=0), name)
     return img, affine
 
 

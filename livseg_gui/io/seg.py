@@ -35,6 +35,11 @@ def _srgb_to_lab(rgb: np.ndarray) -> tuple[float, float, float]:
     return float(116 * f[1] - 16), float(500 * (f[0] - f[1])), float(200 * (f[1] - f[2]))
 
 
+def check_seg_possible(volume: Volume) -> None:
+    """Raise InputError now if a SEG could not be written for this volume (before any work is done)."""
+    _check_dicom_source(volume)
+
+
 def _check_dicom_source(volume: Volume) -> list[pydicom.Dataset]:
     if volume.meta.source_format != "dicom" or not volume.meta.dicom_files:
         raise InputError("DICOM SEG needs a CT loaded from DICOM; this volume came from NIfTI (save a NIfTI label map instead)")
@@ -45,6 +50,10 @@ def _check_dicom_source(volume: Volume) -> list[pydicom.Dataset]:
     except Exception as exc:
         raise InputError(f"the source DICOM files changed or vanished since loading ({exc})") from None
     for ds in sources:
+        missing = [k for k in ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID") if not ds.get(k)]
+        if missing:
+            raise InputError(f"the source DICOM lacks {', '.join(missing)} (removed by anonymisation?), "
+                             "so a DICOM SEG cannot reference it; save a NIfTI label map instead")
         # Real exports carry an empty SpecificCharacterSet, which highdicom rejects; empty means default.
         if "SpecificCharacterSet" in ds and not ds.SpecificCharacterSet:
             del ds.SpecificCharacterSet

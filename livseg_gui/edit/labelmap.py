@@ -1,0 +1,130 @@
+"""The editable label map (uint8: 0 background, 1 liver, 2 tumour) and its undo/redo stack.
+
+Every edit is one :class:`Change`: a bounding box, a bit-packed mask of the voxels that
+changed inside it, and their old values. Undo swaps those values with the current ones, so
+the same record serves redo. Nothing ever copies the whole volume.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..labels import LIVER
+
+Box = tuple[slice, slice, slice]
+Listener = Callable[[Box], None]
+
+
+@dataclass
+class Change:
+    name: str
+    box: Box
+    shape: tuple[int, int, int]
+    changed_bits: np.ndarray  # packbits of the changed-voxel mask within box
+    values: np.ndarray  # uint8 values at changed voxels (old before undo, new after)
+    touched_liver: bool
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.changed_bits.nbytes + self.values.nbytes) + 200
+
+    def mask(self) -> np.ndarray:
+        n = int(np.prod(self.shape))
+        return np.unpackbits(self.changed_bits, count=n).astype(bool).reshape(self.shape)
+
+
+class LabelMap:
+    """A label map plus unlimited, memory-bounded undo (oldest entries dropped past the budget)."""
+
+    def __init__(self, data: np.ndarray, memory_budget: int = 512 * 2**20):
+        if data.dtype != np.uint8 or data.ndim != 3:
+            raise ValueError("label map must be a 3-D uint8 array")
+        self.data = data
+        self.undo_stack: list[Change] = []
+        self.redo_stack: list[Change] = []
+        self.memory_budget = memory_budget
+        self.version = 0  # bumps on every change, undo and redo
+        self.liver_version = 0  # bumps only when liver voxels were involved
+        self.saved_version = 0
+        self.listeners: list[Listener] = []
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return self.data.shape  # type: ignore[return-value]
+
+    @property
+    def modified(self) -> bool:
+        return self.version != self.saved_version
+
+    def mark_saved(self) -> None:
+        self.saved_version = self.version
+
+    def undo_bytes(self) -> int:
+        return sum(c.nbytes for c in self.undo_stack) + sum(c.nbytes for c in self.redo_stack)
+
+    # -- changing -------------------------------------------------------------------------
+    def apply(self, name: str, box: Box, new: np.ndarray) -> Change | None:
+        """Replace ``data[box]`` by ``new``, recording the difference. Returns None if nothing changed."""
+        old = self.data[box]
+        diff = old != new
+        if not diff.any():
+            return None
+        touched_liver = bool((old[diff] == LIVER).any() or (new[diff] == LIVER).any())
+        change = Change(name, box, old.shape, np.packbits(diff.ravel()), old[diff].copy(), touched_liver)
+        old[diff] = new[diff]
+        self.undo_stack.append(change)
+        self.redo_stack.clear()
+        self._trim()
+        self._changed(change)
+        return change
+
+    def replace_all(self, name: str, new: np.ndarray) -> Change | None:
+        """Replace the whole map (e.g. a new segmentation), still undoable as one change."""
+        box = (slice(0, self.shape[0]), slice(0, self.shape[1]), slice(0, self.shape[2]))
+        return self.apply(name, box, new)
+
+    def _swap(self, change: Change) -> None:
+        region = self.data[change.box]
+        m = change.mask()
+        current = region[m].copy()
+        region[m] = change.values
+        change.values = current
+
+    def undo(self) -> Change | None:
+        if not self.undo_stack:
+            return None
+        change = self.undo_stack.pop()
+        self._swap(change)
+        self.redo_stack.append(change)
+        self._changed(change)
+        return change
+
+    def redo(self) -> Change | None:
+        if not self.redo_stack:
+            return None
+        change = self.redo_stack.pop()
+        self._swap(change)
+        self.undo_stack.append(change)
+        self._changed(change)
+        return change
+
+    def undo_name(self) -> str | None:
+        return self.undo_stack[-1].name if self.undo_stack else None
+
+    def redo_name(self) -> str | None:
+        return self.redo_stack[-1].name if self.redo_stack else None
+
+    def _trim(self) -> None:
+        total = self.undo_bytes()
+        while self.undo_stack and total > self.memory_budget:
+            total -= self.undo_stack.pop(0).nbytes
+
+    def _changed(self, change: Change) -> None:
+        self.version += 1
+        if change.touched_liver:
+            self.liver_version += 1
+        for fn in list(self.listeners):
+            fn(change.box)

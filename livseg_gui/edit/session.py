@@ -1,0 +1,61 @@
+"""The open CT and its editable labels: what the GUI shows and the report describes. No Qt."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..io.volume import Volume
+from ..measure.lesions import LiverAnalysis, LiverGeometry, analyse
+from .labelmap import LabelMap
+
+STATUS_MATCH_MM = 10.0  # a re-measured lesion keeps the review status of one whose centre was this close
+
+
+class Session:
+    def __init__(self, volume: Volume, labels: np.ndarray | None = None):
+        self.volume = volume
+        self.labels = LabelMap(labels if labels is not None else np.zeros(volume.shape, np.uint8))
+        self.segmented_version: int | None = None  # labels.version right after the last automatic run
+        self.rejected: list[dict] = []  # measurements of lesions the user rejected, for the report
+        self._statuses: list[tuple[np.ndarray, str]] = []  # (centroid mm, status)
+        self._geometry: tuple[int, LiverGeometry] | None = None
+        self._analysis: tuple[int, LiverAnalysis] | None = None
+
+    @property
+    def edited_since_segmentation(self) -> bool:
+        return self.segmented_version is not None and self.labels.version != self.segmented_version
+
+    @property
+    def has_labels(self) -> bool:
+        return bool(self.labels.data.any())
+
+    def analysis(self) -> LiverAnalysis:
+        """Measurements of the current labels; liver geometry is reused while only tumour changes."""
+        lm = self.labels
+        if self._analysis and self._analysis[0] == lm.version:
+            return self._analysis[1]
+        if not self._geometry or self._geometry[0] != lm.liver_version:
+            self._geometry = (lm.liver_version, LiverGeometry(lm.data >= 1, np.asarray(self.volume.spacing)))
+        result = analyse(lm.data, self.volume, self._geometry[1])
+        for les in result.lesions:
+            les.status = self._status_near(np.array(les.centroid_mm))
+        self._analysis = (lm.version, result)
+        return result
+
+    def _status_near(self, centroid: np.ndarray) -> str:
+        best, status = STATUS_MATCH_MM, "unreviewed"
+        for c, s in self._statuses:
+            d = float(np.linalg.norm(c - centroid))
+            if d < best:
+                best, status = d, s
+        return status
+
+    def set_status(self, lesion_number: int, status: str) -> None:
+        les = next(les for les in self.analysis().lesions if les.number == lesion_number)
+        c = np.array(les.centroid_mm)
+        self._statuses = [(cc, s) for cc, s in self._statuses if np.linalg.norm(cc - c) >= 1e-6]
+        self._statuses.append((c, status))
+        les.status = status
+        if status == "rejected":
+            self.rejected.append({**les.as_dict(), "slice": les.slice + 1,
+                                  "slice_range": [les.slice_range[0] + 1, les.slice_range[1] + 1]})

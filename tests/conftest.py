@@ -1,0 +1,52 @@
+"""Shared fixtures. Tests never need ../shared: they use tests/data, resources/ and what they write."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "resources" / "sample" / "ts-example-ct"
+DCMQI = ROOT / "tests" / "data" / "dcmqi-ct3slice"
+MODELS = ROOT / "models"
+
+
+def have_models() -> bool:
+    return (MODELS / "liver.onnx").exists() and (MODELS / "tumour.onnx").exists() and (MODELS / "model_card.json").exists()
+
+
+needs_models = pytest.mark.skipif(not have_models(), reason="bundled models not built yet (models/*.onnx)")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path_factory, monkeypatch):
+    """Recovery files, logs and QSettings go to a temp folder, never the developer's home."""
+    data = tmp_path_factory.mktemp("userdata")
+    monkeypatch.setenv("LIVSEG_DATA_DIR", str(data))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(data / "config"))
+    yield
+
+
+@pytest.fixture(scope="session")
+def sample_volume():
+    from livseg_gui.io import load_volume
+
+    return load_volume(SAMPLE)
+
+
+@pytest.fixture(scope="session")
+def cascade():
+    from livseg_gui.segment import Cascade
+
+    if not have_models():
+        pytest.skip("bundled models not built yet")
+    return Cascade(MODELS, threads=2)
+
+
+@pytest.fixture(scope="session")
+def sample_result(sample_volume, cascade):
+    return cascade.run(sample_volume)
