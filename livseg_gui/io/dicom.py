@@ -203,6 +203,8 @@ def plan_stack(series: DicomSeries) -> None:
     stack, pos = [stack[i] for i in order], pos[order]
     keep = np.ones(len(stack), bool)
     keep[1:] = np.diff(pos) > _POSITION_TOL_MM
+    if len(stack) > 1 and keep.sum() == 1:
+        s.problem = s.problem or f"all {len(stack)} images share one position: not a volume"
     if not keep.all():
         s.set_aside.append(f"{int((~keep).sum())} duplicate slice position(s)")
     stack, pos = [u for u, k in zip(stack, keep) if k], pos[keep]

@@ -91,10 +91,9 @@ def write_pdf(report: dict, analysis: LiverAnalysis, volume: Volume, labels: np.
     views = _overview(volume, labels)
     story.append(Table([[_rl_image(v, 56) for v in views]], colWidths=[60 * mm] * 3))
 
-    if analysis.lesions:
-        story.append(Paragraph(f"Key images (largest {min(MAX_KEY_LESIONS, len(analysis.lesions))} lesions)",
-                               styles["Heading2"]))
-    for les in analysis.lesions[:MAX_KEY_LESIONS]:
+    heading = Paragraph(f"Key images (largest {min(MAX_KEY_LESIONS, len(analysis.lesions))} lesions)",
+                        styles["Heading2"])
+    for i, les in enumerate(analysis.lesions[:MAX_KEY_LESIONS]):
         k = les.diameter_slice
         a, b = (np.array([*e, k], dtype=float) for e in les.diameter_endpoints)
         crop = max(60.0, les.max_extent_mm * 2.5)
@@ -105,7 +104,7 @@ def write_pdf(report: dict, analysis: LiverAnalysis, volume: Volume, labels: np.
         caption = Paragraph(
             f"Lesion {les.number}: {les.volume_ml:.2f} mL, {les.longest_diameter_mm:.1f} x {les.short_axis_mm:.1f} mm "
             f"(axial slice {k + 1}), {les.lobe} lobe, segment {les.segment} (approximate)", small)
-        story.append(KeepTogether([caption, Table([[_rl_image(ax, 80), _rl_image(co, 80)]], colWidths=[85 * mm] * 2)]))
+        story.append(KeepTogether(([heading] if i == 0 else []) + [caption, Table([[_rl_image(ax, 80), _rl_image(co, 80)]], colWidths=[85 * mm] * 2)]))
 
     def footer(canvas, doc):
         canvas.saveState()

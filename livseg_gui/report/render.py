@@ -35,11 +35,28 @@ def render_plane(
     crop_mm: float | None = None, line: tuple[np.ndarray, np.ndarray] | None = None,
     out_px: int = 360, alpha: float = 0.35, outline: bool = True,
 ) -> Image.Image:
-    """Render one plane; optionally crop a square of ``crop_mm`` around voxel ``crop_center``."""
+    """Render one plane; optionally crop a square of ``crop_mm`` around voxel ``crop_center``.
+
+    The CT is resampled bilinearly and the labels by nearest neighbour, so edges stay crisp.
+    """
     ct = window_u8(plane_slice(volume.array, plane, index), *window)
-    rgb = np.repeat(ct[:, :, None], 3, axis=2).astype(np.float32)
+    row_mm, col_mm = plane_spacing(volume.spacing, plane)
+    h, w = ct.shape
+    box = (0.0, 0.0, float(w), float(h))
+    if crop_center is not None and crop_mm:
+        _, r, c = from_voxel(plane, crop_center, volume.shape)
+        half_c, half_r = crop_mm / 2 / col_mm, crop_mm / 2 / row_mm
+        box = (c + 0.5 - half_c, r + 0.5 - half_r, c + 0.5 + half_c, r + 0.5 + half_r)
+    width_mm = (box[2] - box[0]) * col_mm
+    height_mm = (box[3] - box[1]) * row_mm
+    scale = out_px / max(width_mm, height_mm)  # output px per mm
+    size = (max(1, int(round(width_mm * scale))), max(1, int(round(height_mm * scale))))
+    extent = Image.Transform.EXTENT
+    grey = np.asarray(Image.fromarray(ct).transform(size, extent, box, resample=Image.Resampling.BILINEAR))
+    rgb = np.repeat(grey[:, :, None], 3, axis=2).astype(np.float32)
     if labels is not None:
-        lab = plane_slice(labels, plane, index)
+        lab = np.asarray(Image.fromarray(np.ascontiguousarray(plane_slice(labels, plane, index)))
+                         .transform(size, extent, box, resample=Image.Resampling.NEAREST))
         for value, colour in COLOURS.items():
             m = lab == value
             if not m.any():
@@ -47,28 +64,14 @@ def render_plane(
             col = np.array(colour, np.float32)
             rgb[m] = rgb[m] * (1 - alpha) + col * alpha
             if outline:
-                edge = m & ~_erode(m)
-                rgb[edge] = col
-    row_mm, col_mm = plane_spacing(volume.spacing, plane)
+                rgb[m & ~_erode(m)] = col
     img = Image.fromarray(rgb.astype(np.uint8))
-    # Crop box in source pixels.
-    h, w = ct.shape
-    box = (0.0, 0.0, float(w), float(h))
-    if crop_center is not None and crop_mm:
-        _, r, c = from_voxel(plane, crop_center, volume.shape)
-        half_c, half_r = crop_mm / 2 / col_mm, crop_mm / 2 / row_mm
-        box = (c - half_c, r - half_r, c + half_c, r + half_r)
-    width_mm = (box[2] - box[0]) * col_mm
-    height_mm = (box[3] - box[1]) * row_mm
-    scale = out_px / max(width_mm, height_mm)  # screen px per mm
-    size = (max(1, int(round(width_mm * scale))), max(1, int(round(height_mm * scale))))
-    img = img.transform(size, Image.Transform.EXTENT, box, resample=Image.Resampling.BILINEAR, fillcolor=(0, 0, 0))
     draw = ImageDraw.Draw(img)
     if line is not None:
         pts = []
         for p in line:
             _, r, c = from_voxel(plane, p, volume.shape)
-            pts.append(((c - box[0]) * col_mm * scale, (r - box[1]) * row_mm * scale))
+            pts.append(((c + 0.5 - box[0]) * col_mm * scale, (r + 0.5 - box[1]) * row_mm * scale))
         draw.line(pts, fill=(255, 230, 0), width=2)
         for x, y in pts:
             draw.ellipse((x - 3, y - 3, x + 3, y + 3), outline=(255, 230, 0))
