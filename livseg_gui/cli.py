@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .errors import LivSegError, UsageError
+from .errors import InputError, LivSegError, UsageError
 
 log = logging.getLogger("livseg")
 
@@ -108,6 +108,8 @@ def cmd_info(args) -> int:
     from .io import list_series
 
     series = list_series(args.path)
+    if all(s.problem for s in series):
+        raise InputError(f"{args.path}: nothing LivSeg can load: " + "; ".join(s.problem for s in series))
     if args.json:
         print(json.dumps({"series": [s.as_json() for s in series]}, indent=2))
         return 0

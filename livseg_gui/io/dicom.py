@@ -64,7 +64,10 @@ class DicomSeries:
     def spacing(self) -> tuple[float, float, float] | None:
         if not self.kept:
             return None
-        ps = [float(v) for v in self.kept[0][1].PixelSpacing]
+        try:
+            ps = [float(v) for v in self.kept[0][1].PixelSpacing]
+        except (AttributeError, TypeError, ValueError):
+            return None
         dz = float(np.median(np.diff(self.positions))) if len(self.kept) > 1 else _thickness(self.kept[0][1])
         return ps[1], ps[0], dz
 
@@ -228,6 +231,38 @@ def plan_stack(series: DicomSeries) -> None:
             )
 
 
+def probe_pixels(series: DicomSeries) -> None:
+    """Check every planned file's pixel data from its element header, and decode one slice.
+
+    Lets ``livseg info`` flag a series that would fail to load, without decoding the whole stack.
+    """
+    s = series
+    if s.problem or not s.kept:
+        return
+    rows, cols = int(s.kept[0][1].Rows), int(s.kept[0][1].Columns)
+    for path, _ in s.kept:
+        try:
+            ds = pydicom.dcmread(str(path), force=True, defer_size=1024)
+            if "PixelData" not in ds:
+                raise InputError(f"{path.name}: no pixel data (7FE0,0010)")
+            ts = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
+            if ts is not None and not ts.is_compressed:
+                expected = rows * cols * int(ds.BitsAllocated) // 8 * int(ds.get("SamplesPerPixel", 1))
+                length = ds["PixelData"].length if hasattr(ds["PixelData"], "length") else len(ds.PixelData)
+                if length < expected:
+                    raise InputError(f"{path.name}: pixel data is truncated ({length} of {expected} bytes)")
+        except InputError as exc:
+            s.problem = str(exc)
+            return
+        except Exception as exc:
+            s.problem = f"{path.name}: unreadable DICOM ({type(exc).__name__})"
+            return
+    try:
+        _decode(s.kept[len(s.kept) // 2][0], rows, cols)
+    except InputError as exc:
+        s.problem = str(exc)
+
+
 def load_series(series: DicomSeries) -> Volume:
     """Decode the planned stack into a canonical :class:`Volume`."""
     s = series
@@ -300,8 +335,10 @@ def _decode(path: Path, rows: int, cols: int) -> np.ndarray:
     if raw.shape != (rows, cols):
         raise InputError(f"{path.name}: pixel data shape {raw.shape} does not match Rows x Columns {rows}x{cols}")
     try:
-        slope = float(ds.get("RescaleSlope", 1) or 1)
-        inter = float(ds.get("RescaleIntercept", 0) or 0)
+        slope = ds.get("RescaleSlope", None)
+        inter = ds.get("RescaleIntercept", None)
+        slope = 1.0 if slope in (None, "") else float(slope)
+        inter = 0.0 if inter in (None, "") else float(inter)
     except (TypeError, ValueError):
         raise InputError(f"{path.name}: invalid RescaleSlope/RescaleIntercept (0028,1053/1052)") from None
     if not (np.isfinite(slope) and np.isfinite(inter)) or slope == 0:

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
-from .dicom import DicomSeries, load_series, scan_folder
-from .nifti import is_nifti_path, load_nifti, read_nifti_header
+import numpy as np
+
+from .dicom import DicomSeries, load_series, probe_pixels, scan_folder
+from .nifti import is_nifti_path, load_nifti
 from .volume import Volume
 
 
@@ -75,16 +77,17 @@ def list_series(path: str | Path) -> list[SeriesInfo]:
     if not p.exists():
         raise InputError(f"{p}: no such file or folder")
     if p.is_dir():
-        return [_dicom_info(i, s) for i, s in enumerate(scan_folder(p), start=1)]
+        found = scan_folder(p)
+        for s in found:
+            probe_pixels(s)
+        return [_dicom_info(i, s) for i, s in enumerate(found, start=1)]
     if is_nifti_path(p):
-        img, affine = read_nifti_header(p)
-        import nibabel as nib
-
-        zooms = tuple(float(z) for z in img.header.get_zooms()[:3])
+        # A NIfTI is one file: validate it fully (NaN, truncation) so `info` never vouches for a bad one.
+        vol = load_nifti(p)
         return [SeriesInfo(
-            index=1, uid=None, description=p.name, modality="CT", shape=tuple(int(s) for s in img.shape[:3]),
-            spacing=zooms, orientation="".join(nib.orientations.aff2axcodes(affine)), files=1,
-            set_aside=[], warnings=[],
+            index=1, uid=None, description=p.name, modality="CT", shape=vol.source.shape,
+            spacing=tuple(float(v) for v in np.linalg.norm(vol.source.affine[:3, :3], axis=0)),
+            orientation=vol.source.axcodes(), files=1, set_aside=[], warnings=list(vol.warnings),
         )]
     if p.is_file():
         # A single DICOM file: treat its folder as the series source.

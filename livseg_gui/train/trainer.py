@@ -131,7 +131,7 @@ def train(cfg: TrainConfig) -> dict:
             loss.backward()
             opt.step()
             sched.step()
-            losses.append(float(loss))
+            losses.append(loss.item())
         val = validate(model, val_cases, spec)
         elapsed += time.time() - t0
         row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_dice": val, "elapsed_s": round(elapsed, 1)}

@@ -1,0 +1,162 @@
+"""Trainer: model size, a learning step, ONNX parity, synthetic tumours, dataset layouts."""
+
+from __future__ import annotations
+
+import nibabel as nib
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from livseg_gui.train.datasets import find_cases, load_case
+from livseg_gui.train.synth_tumour import paste_tumour
+
+from .factory import phantom
+
+
+def _write_case(ct_path, lab_path, shape=(48, 48, 12)):
+    hu = phantom(shape, marker=(5, 5, 2))
+    lab = np.zeros(shape, np.uint8)
+    lab[12:36, 12:36, 3:9] = 1
+    lab[20:26, 20:26, 5:7] = 2
+    nib.save(nib.Nifti1Image(hu, np.diag([0.8, 0.8, 2.0, 1])), str(ct_path))
+    nib.save(nib.Nifti1Image(lab, np.diag([0.8, 0.8, 2.0, 1])), str(lab_path))
+
+
+def test_reads_lits_layout(tmp_path):
+    for n in (3, 12):
+        _write_case(tmp_path / f"volume-{n}.nii", tmp_path / f"segmentation-{n}.nii")
+    refs = find_cases(tmp_path)
+    assert [r.name for r in refs] == ["lits-12", "lits-3"]
+    case = load_case(refs[0])
+    assert case.labels.shape == case.volume.shape and set(np.unique(case.labels)) == {0, 1, 2}
+
+
+def test_reads_msd_layout(tmp_path):
+    (tmp_path / "imagesTr").mkdir()
+    (tmp_path / "labelsTr").mkdir()
+    _write_case(tmp_path / "imagesTr" / "liver_7.nii.gz", tmp_path / "labelsTr" / "liver_7.nii.gz")
+    (tmp_path / "imagesTr" / "._liver_7.nii.gz").write_bytes(b"macOS junk")
+    refs = find_cases(tmp_path)
+    assert [r.name for r in refs] == ["liver_7"]
+    assert (load_case(refs[0]).labels == 2).sum() == 6 * 6 * 2
+
+
+def test_reads_livseg_case_folders(tmp_path):
+    (tmp_path / "a").mkdir()
+    _write_case(tmp_path / "a" / "ct.nii.gz", tmp_path / "a" / "label.nii.gz")
+    assert [r.name for r in find_cases(tmp_path)] == ["a"]
+
+
+@pytest.mark.parametrize("diameter", [4.0, 12.0, 30.0])
+def test_synthetic_tumour_has_the_requested_size_inside_the_liver(diameter):
+    rng = np.random.default_rng(1)
+    shape, sp = (120, 120, 40), (0.8, 0.8, 1.5)
+    labels = np.zeros(shape, np.uint8)
+    labels[10:110, 10:110, 5:35] = 1
+    hu = np.full(shape, 100.0, np.float32)
+    assert paste_tumour(hu, labels, sp, diameter, rng, center=(60, 60, 20))
+    tumour = labels == 2
+    comp, n = ndimage.label(tumour)
+    assert n >= 1
+    vol_mm3 = tumour.sum() * np.prod(sp)
+    eq_diam = np.cbrt(6 * vol_mm3 / np.pi)
+    assert diameter * 0.6 < eq_diam < diameter * 1.4
+    assert np.all(labels[tumour] == 2) and not tumour[:10].any()  # inside the liver box
+    assert hu[tumour].mean() < 100 - 10  # hypodense
+
+
+def test_synthetic_tumour_is_clipped_to_the_liver():
+    rng = np.random.default_rng(2)
+    labels = np.zeros((60, 60, 20), np.uint8)
+    labels[20:40, 20:40, 5:15] = 1
+    hu = np.full(labels.shape, 90.0, np.float32)
+    paste_tumour(hu, labels, (1.0, 1.0, 1.0), 40.0, rng, center=(30, 30, 10))
+    outside = np.ones(labels.shape, bool)
+    outside[20:40, 20:40, 5:15] = False
+    assert not (labels[outside] == 2).any()
+    assert np.all(hu[outside] == 90.0)
+
+
+torch = pytest.importorskip("torch", reason="training tests need the [train] extra")
+
+
+def test_models_build_within_the_parameter_budget():
+    from livseg_gui.train.model import build, count_params
+
+    for arch in ("mobileunet", "unet"):
+        m = build(arch, 3)
+        assert count_params(m) <= 1_500_000
+        out = m.eval()(torch.zeros(2, 3, 64, 64))
+        assert out.shape == (2, 1, 64, 64)
+    # MobileUNet is the lighter net, which is the paper's point.
+    assert count_params(build("mobileunet", 3)) < count_params(build("unet", 3))
+
+
+def test_mobileunet_uses_depthwise_and_pointwise_convolutions():
+    from livseg_gui.train.model import MobileUNet
+
+    convs = [m for m in MobileUNet().modules() if isinstance(m, torch.nn.Conv2d)]
+    assert any(c.groups == c.in_channels > 1 and c.kernel_size == (3, 3) for c in convs)
+    assert any(c.kernel_size == (1, 1) for c in convs)
+    assert sum(c.stride == (2, 2) for c in convs) == 4
+
+
+def test_one_training_step_on_a_synthetic_volume_lowers_the_loss():
+    from livseg_gui.train.datasets import Case
+    from livseg_gui.train.losses import dice_bce_loss
+    from livseg_gui.train.model import build
+    from livseg_gui.train.sampling import Augment, NetSpec, Sampler
+    from livseg_gui.io.volume import Metadata, make_volume
+
+    torch.manual_seed(0)
+    hu = phantom((64, 64, 8), marker=(4, 4, 1))
+    lab = np.zeros(hu.shape, np.uint8)
+    lab[16:48, 16:48, :] = 1
+    vol = make_volume(hu, np.diag([-1.0, -1.0, 2.0, 1.0]), Metadata())
+    spec = NetSpec("liver", size=32, window=(-200, 250))
+    sampler = Sampler([Case("syn", vol, vol.labels_from_source(lab))], spec, Augment(elastic_px=0), seed=0)
+    x, y = sampler.sample(8)
+    model = build("mobileunet", 3)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    losses = []
+    for _ in range(8):
+        loss = dice_bce_loss(model(xt), yt)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+    assert losses[-1] < losses[0]
+
+
+def test_onnx_export_matches_torch(tmp_path):
+    pytest.importorskip("onnx")
+    from livseg_gui.train.export import export_onnx
+    from livseg_gui.train.model import build
+
+    model = build("mobileunet", 3)
+    err = export_onnx(model, tmp_path / "m.onnx", 3, 64)
+    assert err < 1e-4
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    assert sess.run(None, {"input": np.zeros((5, 3, 64, 64), np.float32)})[0].shape == (5, 1, 64, 64)
+
+
+def test_train_command_end_to_end_writes_model_and_card(tmp_path):
+    pytest.importorskip("onnx")
+    from livseg_gui.cli import main
+    from livseg_gui.segment.modelcard import load_card
+
+    for name in ("a", "b"):
+        (tmp_path / "data" / name).mkdir(parents=True)
+        _write_case(tmp_path / "data" / name / "ct.nii.gz", tmp_path / "data" / name / "label.nii.gz", (64, 64, 10))
+    rc = main(["train", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "models"), "--net", "tumour",
+               "--epochs", "1", "--steps-per-epoch", "2", "--batch", "2", "--val", "b",
+               "--run-dir", str(tmp_path / "runs")])
+    assert rc == 0
+    card = load_card(tmp_path / "models")
+    net = card.net("tumour")
+    net.verify()
+    assert card.raw["nets"]["tumour"]["val_cases"] == ["b"]
+    assert card.raw["nets"]["tumour"]["train_cases"] == ["a"]
