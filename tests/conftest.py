@@ -12,7 +12,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "resources" / "sample" / "ts-example-ct"
 DCMQI = ROOT / "tests" / "data" / "dcmqi-ct3slice"
-MODELS = ROOT / "models"
+MODELS = Path(os.environ.get("LIVSEG_MODELS_DIR") or ROOT / "models")  # a developer may test retrained models
 
 
 def have_models() -> bool:

@@ -209,9 +209,9 @@ class MainWindow(QtWidgets.QMainWindow):
     def _start_load(self, path: str, series: str | None) -> None:
         from ..io import load_volume
 
-        self._begin_work(f"Loading {Path(path).name}...")
         self._loading_path = path
         self.worker = Worker(lambda w: load_volume(path, series))
+        self._begin_work(f"Loading {Path(path).name}...")
         # Bound methods (not lambdas) so Qt queues the calls onto the GUI thread.
         self.worker.sigDone.connect(self._loaded)
         self.worker.sigFailed.connect(self._load_failed)
@@ -282,10 +282,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.preview = np.zeros(volume.shape, np.uint8)
         for v in self.views.values():
             v.set_labels(self.preview)
+        self.worker = Worker(job)
         self._begin_work("Segmenting...")
         self.progress.setRange(0, 1000)
         self.cancel_button.setVisible(True)
-        self.worker = Worker(job)
         self.worker.sigProgress.connect(self._progress)
         self.worker.sigSlab.connect(self._slab)
         self.worker.sigDone.connect(self._segmented)

@@ -1,0 +1,215 @@
+"""The Qt shell driven like a user would (pytest-qt, offscreen)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PySide6 import QtCore, QtWidgets
+
+from livseg_gui.planes import Plane, from_voxel, plane_spacing
+from livseg_gui.ui.main_window import MainWindow
+
+from .conftest import SAMPLE, have_models, needs_models
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    from livseg_gui.edit.autosave import RecoveryStore
+
+    # pytest-qt closes widgets before fixtures finalise: answer any leftover prompt with "Discard".
+    monkeypatch.setattr(QtWidgets.QMessageBox, "question",
+                        lambda *a, **k: QtWidgets.QMessageBox.StandardButton.Discard)
+
+    win = MainWindow(recovery=RecoveryStore(tmp_path / "recovery"))
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+
+
+def _open_sample(qtbot, win):
+    with qtbot.waitSignal(win.sigLoaded, timeout=60_000):
+        win.open_path(str(SAMPLE))
+    return win.session.volume
+
+
+def _viewport_pos(view, voxel):
+    """Widget position in the view's viewport of canonical voxel ``voxel`` (on the current slice)."""
+    _, row, col = from_voxel(view.plane, voxel, view.volume.shape)
+    row_mm, col_mm = plane_spacing(view.volume.spacing, view.plane)
+    scene = view.vb.mapViewToScene(QtCore.QPointF((col + 0.5) * col_mm, (row + 0.5) * row_mm))
+    return view.graphics.mapFromScene(scene)
+
+
+def test_open_scroll_window_level_and_cursor_hu(qtbot, window):
+    vol = _open_sample(qtbot, window)
+    axial = window.views[Plane.AXIAL]
+    assert axial.index == vol.shape[2] // 2
+    assert "Body" in window.windowTitle()
+    # Page Up / arrow keys / wheel move the axial slice.
+    start = axial.index
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_Up)
+    assert axial.index == start + 1
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_PageDown)
+    assert axial.index == max(0, start + 1 - 10)
+    axial.slider.setValue(3)
+    assert axial.index == 3
+    # Window/level: preset, then a right-drag adjustment.
+    window.window_box.setCurrentText("Liver (W150 L30)")
+    assert axial.window == (150.0, 30.0)
+    window._window_drag(20.0, -10.0)
+    assert window.window == (190.0, 50.0)
+    # Hovering shows the HU under the cursor.
+    voxel = np.array([300, 240, axial.index])
+    qtbot.mouseMove(axial.graphics.viewport(), _viewport_pos(axial, voxel))
+    qtbot.waitUntil(lambda: "HU" in window.hu_label.text())
+    expected = int(vol.array[tuple(voxel)])
+    assert f"HU {expected}" in window.hu_label.text()
+    assert "voxel 300, 240" in window.hu_label.text()
+
+
+def test_click_moves_the_crosshair_in_the_other_views(qtbot, window):
+    _open_sample(qtbot, window)
+    axial = window.views[Plane.AXIAL]
+    qtbot.mouseClick(axial.graphics.viewport(), QtCore.Qt.MouseButton.LeftButton,
+                     pos=_viewport_pos(axial, np.array([200, 150, axial.index])))
+    assert window.views[Plane.CORONAL].index == pytest.approx(150, abs=1)
+    assert window.views[Plane.SAGITTAL].index == pytest.approx(200, abs=1)
+
+
+def test_aspect_ratio_follows_spacing(qtbot, window):
+    vol = _open_sample(qtbot, window)
+    cor = window.views[Plane.CORONAL]
+    rect = cor.ct_item.mapRectToParent(cor.ct_item.boundingRect())
+    assert rect.height() == pytest.approx(vol.shape[2] * vol.spacing[2], rel=1e-6)
+    assert rect.width() == pytest.approx(vol.shape[0] * vol.spacing[0], rel=1e-6)
+
+
+def test_paint_with_the_mouse_then_undo(qtbot, window):
+    vol = _open_sample(qtbot, window)
+    window.tool_panel.set_tool("paint")
+    window.tool_panel.radius.setValue(5.0)
+    axial = window.views[Plane.AXIAL]
+    voxel = np.array([256, 256, axial.index])
+    qtbot.mouseClick(axial.graphics.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=_viewport_pos(axial, voxel))
+    painted = int((window.session.labels.data == 2).sum())
+    expected = np.pi * 25 / (vol.spacing[0] * vol.spacing[1])
+    assert painted == pytest.approx(expected, rel=0.1)
+    assert window.session.labels.data[tuple(voxel)] == 2
+    assert window.isWindowModified()
+    assert window.act_undo.text() == "Undo paint tumour (brush)"
+    # The overlay of the axial view shows it.
+    assert axial.label_item.image is not None and axial.label_item.image[..., 3].any()
+    window.act_undo.trigger()
+    assert not window.session.labels.data.any()
+    window.act_redo.trigger()
+    assert int((window.session.labels.data == 2).sum()) == painted
+
+
+def test_bad_input_shows_a_dialog_and_the_app_stays_alive(qtbot, window, tmp_path, monkeypatch):
+    shown = []
+    monkeypatch.setattr(QtWidgets.QMessageBox, "critical", lambda *a, **k: shown.append(a[2]))
+    bad = tmp_path / "bad.nii.gz"
+    bad.write_bytes(b"nope")
+    window.open_path(str(bad))
+    qtbot.waitUntil(lambda: bool(shown) and window.worker is None, timeout=20_000)
+    assert "not a readable NIfTI" in shown[0]
+    _open_sample(qtbot, window)  # and it still works
+    assert window.session is not None
+
+
+def test_closing_with_unsaved_edits_asks(qtbot, window, monkeypatch):
+    from livseg_gui.edit import tools
+
+    _open_sample(qtbot, window)
+    tools.brush(window.session.labels, (100, 100, 5), 4, window.session.volume.spacing, 1)
+    asked = []
+
+    def answer(*a, **k):
+        asked.append(a[1])
+        return QtWidgets.QMessageBox.StandardButton.Cancel
+
+    monkeypatch.setattr(QtWidgets.QMessageBox, "question", answer)
+    window.close()
+    assert asked and window.isVisible()
+
+
+def test_autosave_and_restore_offer(qtbot, window, monkeypatch):
+    from livseg_gui.edit import tools
+
+    vol = _open_sample(qtbot, window)
+    tools.brush(window.session.labels, (120, 120, 5), 6, vol.spacing, 2)
+    window.autosave()
+    snapshot = window.session.labels.data.copy()
+    window.session.labels.mark_saved()
+    # A fresh window on the same series offers to restore; answer yes.
+    monkeypatch.setattr(QtWidgets.QMessageBox, "question", lambda *a, **k: QtWidgets.QMessageBox.StandardButton.Yes)
+    win2 = MainWindow(recovery=window.recovery)
+    qtbot.addWidget(win2)
+    with qtbot.waitSignal(win2.sigLoaded, timeout=60_000):
+        win2.open_path(str(SAMPLE))
+    np.testing.assert_array_equal(win2.session.labels.data, snapshot)
+    win2.session.labels.mark_saved()
+
+
+@needs_models
+def test_segment_in_a_worker_shows_overlays_and_lesions(qtbot, window, monkeypatch):
+    _open_sample(qtbot, window)
+    progress = []
+    window.progress.valueChanged.connect(progress.append)
+    with qtbot.waitSignal(window.sigSegmented, timeout=300_000):
+        window.segment()
+        assert window.worker is not None and not window.segment_button.isEnabled()
+        window.views[Plane.AXIAL].step(1)  # the UI stays usable while the worker runs
+    labels = window.session.labels.data
+    assert (labels >= 1).sum() > 10_000
+    assert max(progress) == 1000
+    assert window.act_undo.text() == "Undo segment"
+    # Re-running after an edit asks first; "No" keeps the edit.
+    from livseg_gui.edit import tools
+
+    tools.brush(window.session.labels, (50, 50, 3), 3, window.session.volume.spacing, 1)
+    before = window.session.labels.data.copy()
+    monkeypatch.setattr(QtWidgets.QMessageBox, "question", lambda *a, **k: QtWidgets.QMessageBox.StandardButton.No)
+    window.segment()
+    assert window.worker is None
+    np.testing.assert_array_equal(window.session.labels.data, before)
+
+
+def test_lesion_panel_lists_jumps_and_rejects(qtbot, window):
+    from livseg_gui.edit import tools
+
+    vol = _open_sample(qtbot, window)
+    lm = window.session.labels
+    tools.brush(lm, (200, 200, 10), 30, vol.spacing, 1, plane=None)
+    tools.brush(lm, (200, 200, 10), 8, vol.spacing, 2, plane=None)
+    tools.brush(lm, (215, 215, 12), 3, vol.spacing, 2, plane=None)
+    window.update_lesions()
+    table = window.lesion_panel.table
+    assert table.rowCount() == 2
+    table.selectRow(0)
+    assert window.views[Plane.AXIAL].index == pytest.approx(10, abs=1)
+    window.lesion_panel._status("rejected")
+    qtbot.waitUntil(lambda: table.rowCount() == 1)
+    assert window.session.rejected and window.session.rejected[0]["status"] == "rejected"
+    window.act_undo.trigger()
+    window.update_lesions()
+    assert table.rowCount() == 2
+
+
+def test_process_exits_0_after_showing_views_with_onnxruntime_loaded(tmp_path):
+    """The pyqtgraph + onnxruntime shutdown crash must stay fixed."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "LIVSEG_QUIT_AFTER_MS": "2500",
+           "LIVSEG_DATA_DIR": str(tmp_path)}
+    code = "import onnxruntime; from livseg_gui.cli import main; raise SystemExit(main(['demo']))"
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_have_models_flag_is_consistent():
+    assert isinstance(have_models(), bool)
