@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..labels import LIVER
+from ..labels import BACKGROUND
 
 Box = tuple[slice, slice, slice]
 Listener = Callable[[Box], None]
@@ -47,7 +47,7 @@ class LabelMap:
         self.redo_stack: list[Change] = []
         self.memory_budget = memory_budget
         self.version = 0  # bumps on every change, undo and redo
-        self.liver_version = 0  # bumps only when liver voxels were involved
+        self.liver_version = 0  # bumps only when the liver's extent (label >= 1) changed
         self.saved_version = 0
         self.listeners: list[Listener] = []
 
@@ -72,7 +72,9 @@ class LabelMap:
         diff = old != new
         if not diff.any():
             return None
-        touched_liver = bool((old[diff] == LIVER).any() or (new[diff] == LIVER).any())
+        # The liver's extent (label >= 1) changed only if some voxel crossed to or from background;
+        # tumour painted inside the liver leaves the liver geometry, and its cached measurements, alone.
+        touched_liver = bool(((old[diff] == BACKGROUND) != (new[diff] == BACKGROUND)).any())
         change = Change(name, box, old.shape, np.packbits(diff.ravel()), old[diff].copy(), touched_liver)
         old[diff] = new[diff]
         self.undo_stack.append(change)

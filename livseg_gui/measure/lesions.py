@@ -14,9 +14,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from scipy import ndimage
-from scipy.spatial import cKDTree
 
 from ..io.volume import Volume
+from ..labels import bounding_box
 from .location import LiverFrame
 
 CONNECTIVITY = np.ones((3, 3, 3), bool)  # 26-connectivity
@@ -107,27 +107,41 @@ def _axial_diameters(mask: np.ndarray, offset: np.ndarray, spacing: np.ndarray):
 
 
 class LiverGeometry:
-    """What lesions are measured against: liver surface points and the lobe/segment frame.
+    """What lesions are measured against: the liver's depth map and the lobe/segment frame.
 
-    Cached by the caller while only the tumour label changes (the common edit).
+    Cached by the caller while only the tumour label changes (the common edit). The depth map
+    (distance to the liver surface, mm) is an exact Euclidean distance transform on a grid
+    thinned to about 1.4 mm in-plane, so it costs ~0.3 s for a whole liver rather than seconds.
     """
 
     def __init__(self, liver: np.ndarray, spacing: np.ndarray):
         self.volume_voxels = int(np.count_nonzero(liver))
         self.frame: LiverFrame | None = None
-        self.surface: cKDTree | None = None
         self.extent_mm = (0.0, 0.0, 0.0)
+        self.depth: np.ndarray | None = None
+        self.offset = np.zeros(3, int)
+        self.stride = np.ones(3, int)
         if self.volume_voxels == 0:
             return
-        objs = ndimage.find_objects(liver.astype(np.uint8))[0]
-        crop = liver[objs]
-        off = np.array([s.start for s in objs], dtype=np.float64)
+        box = bounding_box(liver)
+        crop = liver[box]
+        self.offset = np.array([s.start for s in box])
         self.extent_mm = tuple(float(v) for v in np.array(crop.shape) * spacing)
-        coords = np.argwhere(crop)
+        coords = np.argwhere(crop[::2, ::2, :]) * [2, 2, 1]
         step = max(1, len(coords) // 200_000)
-        self.frame = LiverFrame.of(coords[::step] + off)
-        surf = np.argwhere(_boundary(np.pad(crop, 1))) - 1 + off
-        self.surface = cKDTree(surf * spacing)
+        self.frame = LiverFrame.of(coords[::step] + self.offset)
+        self.stride = np.array([max(1, int(1.4 // spacing[0])), max(1, int(1.4 // spacing[1])), 1])
+        thin = np.pad(crop[:: self.stride[0], :: self.stride[1], :], 1)
+        self.depth = ndimage.distance_transform_edt(thin, sampling=spacing * self.stride).astype(np.float32)[1:-1, 1:-1, 1:-1]
+
+    def depth_mm(self, voxels: np.ndarray, spacing: np.ndarray) -> float:
+        """Smallest distance from the given canonical voxels (N, 3) to the liver surface."""
+        if self.depth is None or len(voxels) == 0:
+            return 0.0
+        idx = (voxels - self.offset) // self.stride
+        idx = np.clip(idx, 0, np.array(self.depth.shape) - 1)
+        d = float(self.depth[idx[:, 0], idx[:, 1], idx[:, 2]].min())
+        return max(0.0, d - float(np.max(spacing * self.stride)) / 2)
 
 
 def analyse(labels: np.ndarray, volume: Volume, geometry: LiverGeometry | None = None) -> LiverAnalysis:
@@ -142,10 +156,9 @@ def analyse(labels: np.ndarray, volume: Volume, geometry: LiverGeometry | None =
         liver_extent_mm=geometry.extent_mm,
         tumour_volume_ml=0.0,
     )
-    objs = ndimage.find_objects(tumour_mask.astype(np.uint8))
-    if not objs or objs[0] is None:
+    box = bounding_box(tumour_mask)
+    if box is None:
         return result
-    box = objs[0]
     off = np.array([s.start for s in box])
     comp, n = ndimage.label(tumour_mask[box], structure=CONNECTIVITY)
     hu = volume.array[box]
@@ -160,10 +173,7 @@ def analyse(labels: np.ndarray, volume: Volume, geometry: LiverGeometry | None =
         longest, short, dslice, ends = _axial_diameters(m, loc_off, spacing)
         bpts = (np.argwhere(_boundary(np.pad(m, 1))) - 1 + loc_off) * spacing
         extent = _longest_chord(bpts)[0] + float(spacing.mean())
-        depth = 0.0
-        if geometry.surface is not None:
-            dist, _ = geometry.surface.query(bpts, k=1)
-            depth = max(0.0, float(dist.min()) - float(spacing.min()) / 2)
+        depth = geometry.depth_mm(coords + loc_off, spacing)
         frame = geometry.frame
         lesions.append(Lesion(
             number=0,
