@@ -27,8 +27,8 @@ def main() -> None:
     app = QtWidgets.QApplication([])
     rng = np.random.default_rng(0)
     shape = (512, 512, args.slices)
-    ct = rng.integers(-1000, 1000, size=shape, dtype=np.int16)
-    labels = np.zeros(shape, np.uint8)
+    ct = np.asfortranarray(rng.integers(-1000, 1000, size=shape, dtype=np.int16))  # as loaded
+    labels = np.zeros(shape, np.uint8, order="F")
     labels[100:400, 120:380, :] = 1
     labels[200:260, 200:260, :] = 2
     vol = make_volume(ct, np.diag([-0.7, -0.7, 1.5, 1.0]), Metadata())
@@ -50,6 +50,9 @@ def main() -> None:
             print(f"{plane.value:<8} {'outline' if outline else 'filled '} overlay: median {statistics.median(times):.1f} ms, "
                   f"p90 {sorted(times)[int(0.9 * len(times))]:.1f} ms per slice change")
             view.close()
+    from livseg_gui.ui.app import shutdown
+
+    shutdown(0)  # skip interpreter teardown of Qt objects (see ui.app.shutdown)
 
 
 if __name__ == "__main__":

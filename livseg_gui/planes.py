@@ -51,7 +51,9 @@ class Plane(str, Enum):
 
 def plane_slice(array: np.ndarray, plane: Plane, index: int) -> np.ndarray:
     """The screen image (rows, cols) of ``array`` at ``index`` along the plane's axis (a view)."""
-    img = np.take(array, index, axis=plane.axis)
+    sel: list = [slice(None)] * 3
+    sel[plane.axis] = int(index)
+    img = array[tuple(sel)]  # a view, not a copy
     # Remaining axes keep their order; put rows first.
     rest = [a for a in range(3) if a != plane.axis]
     if rest.index(plane.row_axis) != 0:

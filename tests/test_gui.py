@@ -104,7 +104,7 @@ def test_paint_with_the_mouse_then_undo(qtbot, window):
     assert window.isWindowModified()
     assert window.act_undo.text() == "Undo paint tumour (brush)"
     # The overlay of the axial view shows it.
-    assert axial.label_item.image is not None and axial.label_item.image[..., 3].any()
+    assert axial.label_item.image is not None and (axial.label_item.image == 2).any()
     window.act_undo.trigger()
     assert not window.session.labels.data.any()
     window.act_redo.trigger()
@@ -213,3 +213,16 @@ def test_process_exits_0_after_showing_views_with_onnxruntime_loaded(tmp_path):
 
 def test_have_models_flag_is_consistent():
     assert isinstance(have_models(), bool)
+
+
+def test_overlay_lookup_table_and_outline():
+    from livseg_gui.ui.overlay import OUTLINE, outline_labels, overlay_lut
+
+    lab = np.zeros((10, 10), np.uint8)
+    lab[2:8, 2:8] = 1
+    lab[4:6, 4:6] = 2
+    out = outline_labels(lab)
+    assert out[2, 2] == 1 + OUTLINE and out[5, 5] == 2 + OUTLINE and out[3, 3] == 1 and out[0, 0] == 0
+    lut = overlay_lut(0.5, {1: True, 2: False}, outline=True)
+    assert lut[1, 3] == 0 and lut[1 + OUTLINE, 3] == 255 and lut[2 + OUTLINE, 3] == 0
+    assert overlay_lut(0.5, {1: True, 2: True})[2, 3] == 127

@@ -14,7 +14,7 @@ STATUS_MATCH_MM = 10.0  # a re-measured lesion keeps the review status of one wh
 class Session:
     def __init__(self, volume: Volume, labels: np.ndarray | None = None):
         self.volume = volume
-        self.labels = LabelMap(labels if labels is not None else np.zeros(volume.shape, np.uint8))
+        self.labels = LabelMap(labels if labels is not None else volume.new_labels())
         self.segmented_version: int | None = None  # labels.version right after the last automatic run
         self.rejected: list[dict] = []  # measurements of lesions the user rejected, for the report
         self._statuses: list[tuple[np.ndarray, str]] = []  # (centroid mm, status)

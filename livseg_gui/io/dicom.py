@@ -279,11 +279,11 @@ def load_series(series: DicomSeries) -> Volume:
     dz = float(np.median(np.diff(positions))) if n > 1 else _thickness(first)
     check_spacing(np.array([dc, dr, dz]), f"series {s.description or s.uid}")
 
-    array: np.ndarray = np.empty((cols, rows, n), dtype=np.int16)
+    array: np.ndarray = np.empty((cols, rows, n), dtype=np.int16, order="F")  # axial slices contiguous
     for k, (path, _hdr) in enumerate(s.kept):
         hu = _decode(path, rows, cols)
         if hu.dtype != np.int16 and array.dtype == np.int16:
-            array = array.astype(np.float32)  # rare: non-integer rescale; one conversion
+            array = array.astype(np.float32, order="F")  # rare: non-integer rescale; one conversion
         array[:, :, k] = hu.T
     regular = np.allclose(np.diff(positions), dz, rtol=0.1, atol=0.05) if n > 1 else True
     if not regular:
@@ -350,7 +350,7 @@ def _regularise(array: np.ndarray, positions: np.ndarray, dz: float) -> tuple[np
     """Linear interpolation onto a regular grid of step dz (fills a missing slice)."""
     n_new = int(round((positions[-1] - positions[0]) / dz)) + 1
     grid = positions[0] + dz * np.arange(n_new)
-    out = np.empty(array.shape[:2] + (n_new,), dtype=array.dtype)
+    out = np.empty(array.shape[:2] + (n_new,), dtype=array.dtype, order="F")
     for k, z in enumerate(grid):
         j = int(np.clip(np.searchsorted(positions, z) - 1, 0, len(positions) - 2))
         t = float(np.clip((z - positions[j]) / (positions[j + 1] - positions[j]), 0, 1))

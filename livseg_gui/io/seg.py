@@ -145,7 +145,7 @@ def read_seg(path: str | Path, volume: Volume) -> tuple[np.ndarray, list[str]]:
     pix = seg.get_pixels_by_source_instance(source_sop_instance_uids=usable, segment_numbers=list(mapping),
                                             combine_segments=False, ignore_spatial_locations=True)
     # pix: (frames, rows, cols, segments)
-    src = np.zeros(volume.source.shape, np.uint8)
+    src = np.zeros(volume.source.shape, np.uint8, order="F")
     index = {u: k for k, u in enumerate(our_uids)}
     for f, uid in enumerate(usable):
         k = index[uid]

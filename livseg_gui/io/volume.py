@@ -90,8 +90,16 @@ class Volume:
         return reorient(canonical, back)
 
     def labels_from_source(self, source_labels: np.ndarray) -> np.ndarray:
-        """Map an array stored on the source grid onto the canonical grid."""
-        return np.ascontiguousarray(reorient(source_labels, self.source.to_canonical))
+        """Map an array stored on the source grid onto the canonical grid (Fortran order, see below)."""
+        return np.asfortranarray(reorient(source_labels, self.source.to_canonical))
+
+    def new_labels(self) -> np.ndarray:
+        """An empty label map for this volume.
+
+        Volumes and label maps are Fortran-ordered (as NIfTI stores them), so an axial slice
+        ``[:, :, k]`` is one contiguous block: scrolling axially, the common case, stays fast.
+        """
+        return np.zeros(self.shape, np.uint8, order="F")
 
 
 def ras_to_lps(xyz: np.ndarray) -> np.ndarray:

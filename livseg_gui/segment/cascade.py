@@ -59,7 +59,7 @@ class Cascade:
         x, y, nz = volume.shape
         if min(x, y) < MIN_INPLANE:
             raise InputError(f"volume is too small for the nets: {x}x{y} voxels per slice (need at least {MIN_INPLANE})")
-        result = SegmentationResult(labels=np.zeros(volume.shape, np.uint8))
+        result = SegmentationResult(labels=volume.new_labels())
         t0 = time.perf_counter()
         liver_prob = self._liver_probabilities(volume, progress, cancel, on_slab)
         t1 = time.perf_counter()
@@ -112,7 +112,7 @@ class Cascade:
         card = self.liver.card
         mask = probs > card.threshold
         comp, n = ndimage.label(mask)
-        liver = np.zeros(vol.shape, bool)
+        liver = np.zeros(vol.shape, bool, order="F")
         if n == 0:
             result.warnings.append("no liver found in this scan (is it an abdominal CT?)")
             return liver
@@ -155,7 +155,7 @@ class Cascade:
         z0, z1 = int(lo[2]), int(hi[2]) + 1
         nz = vol.shape[2]
         half = card.context // 2
-        tumour = np.zeros(vol.shape, bool)
+        tumour = np.zeros(vol.shape, bool, order="F")
         probs = np.zeros((card.input_size, card.input_size, nz), np.float32)
         for k0 in range(z0, z1, SLAB):
             k1 = min(z1, k0 + SLAB)

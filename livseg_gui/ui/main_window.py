@@ -279,7 +279,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self._cascade = cascade  # sessions are created once and reused
             return cascade.run(volume, progress=w.progress, cancel=w.cancelled, on_slab=w.slab)
 
-        self.preview = np.zeros(volume.shape, np.uint8)
+        self.preview = volume.new_labels()
         for v in self.views.values():
             v.set_labels(self.preview)
         self.worker = Worker(job)

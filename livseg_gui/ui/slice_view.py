@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..planes import Plane, from_voxel, plane_shape, plane_slice, plane_spacing, to_voxel
-from .overlay import overlay_rgba
+from .overlay import outline_labels, overlay_lut
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
@@ -69,6 +69,7 @@ class SliceView(QtWidgets.QWidget):
         self.opacity, self.outline, self.show_labels = 0.45, False, {1: True, 2: True}
         self.cursor_voxel: np.ndarray | None = None
         self.brush_radius_mm: float | None = None
+        self._lut_key = None
 
         self.graphics = pg.GraphicsView()
         self.graphics.setBackground("k")
@@ -169,8 +170,13 @@ class SliceView(QtWidgets.QWidget):
             self.label_item.clear()
             return
         lab = plane_slice(self.labels, self.plane, self.index)
-        self.label_item.setImage(overlay_rgba(lab, self.opacity, self.show_labels, self.outline), autoLevels=False,
-                                 levels=(0, 255))
+        if self.outline:
+            lab = outline_labels(lab)
+        lut_key = (self.opacity, self.outline, tuple(sorted(self.show_labels.items())))
+        if lut_key != self._lut_key:
+            self.label_item.setLookupTable(overlay_lut(self.opacity, self.show_labels, self.outline))
+            self._lut_key = lut_key
+        self.label_item.setImage(lab, autoLevels=False, levels=(0, 255))
 
     def set_window(self, width: float, level: float) -> None:
         self.window = (max(1.0, width), level)
