@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--cases", help="comma-separated case names (default: all)")
     e.add_argument("--json", dest="json_out", help="write per-case and mean figures here")
     e.add_argument("--threads", type=int, default=0)
+    e.add_argument("--update-card", action="store_true", help="store the figures in the models' model card")
 
     t = sub.add_parser("train", help="train a net (needs the [train] extra)")
     from .train.command import add_arguments
@@ -215,6 +216,11 @@ def cmd_evaluate(args) -> int:
         from .io.atomic import atomic_write_text
 
         atomic_write_text(args.json_out, json.dumps(summary, indent=2) + "\n")
+    if args.update_card:
+        from .resources import models_dir
+        from .train.card import add_validation
+
+        add_validation(args.models or models_dir(), summary)
     return 0
 
 

@@ -18,6 +18,7 @@ from scipy import ndimage
 
 from ..errors import Cancelled, InputError
 from ..io.volume import Volume
+from ..labels import bounding_box
 from ..resources import models_dir
 from .modelcard import ModelCard, load_card
 from .preprocess import PlaneBox, from_net_plane, normalise, stack_25d, to_net_plane
@@ -44,12 +45,15 @@ class Cascade:
     """Load both nets once; call :meth:`run` for each volume."""
 
     def __init__(self, models: str | Path | None = None, threads: int = 0, batch: int = 16,
-                 min_lesion_ml: float = 0.05, liver_only: bool = False):
+                 min_lesion_ml: float = 0.05, min_peak_probability: float = 0.8, liver_only: bool = False):
         self.card: ModelCard = load_card(models or models_dir())
         self.liver = NetRunner(self.card.net("liver"), threads)
         self.tumour = None if liver_only else NetRunner(self.card.net("tumour"), threads)
         self.batch = batch
+        # A lesion is kept only if it is at least this big and the net was this sure somewhere in it;
+        # faint, thin responses along vessels at the liver's edge are dropped (fixed a priori, not tuned).
         self.min_lesion_ml = min_lesion_ml
+        self.min_peak_probability = min_peak_probability
 
     # -- stages -------------------------------------------------------------------------
     def run(self, volume: Volume, progress: ProgressFn | None = None, cancel: CancelFn | None = None,
@@ -129,7 +133,7 @@ class Cascade:
             k1 = min(int(zs[-1]) + 1, k0 + SLAB)
             liver[:, :, k0:k1] = from_net_plane(probs[:, :, k0:k1], box, vol.shape[:2]) > card.threshold
         # Largest component again at full resolution, then holes (vessels, hypodense lesions).
-        sl = ndimage.find_objects(liver.astype(np.uint8))[0]
+        sl = bounding_box(liver)
         crop = liver[sl]
         comp, n = ndimage.label(crop)
         if n > 1:
@@ -146,8 +150,9 @@ class Cascade:
 
     def _tumours(self, vol: Volume, liver: np.ndarray, result: SegmentationResult,
                  progress: ProgressFn, cancel: CancelFn) -> None:
+        """Tumour net on the liver ROI; keeps confident components of a useful size inside the liver."""
         card = self.tumour.card
-        sl = ndimage.find_objects(liver.astype(np.uint8))[0]
+        sl = bounding_box(liver)
         lo = np.array([s.start for s in sl])
         hi = np.array([s.stop - 1 for s in sl])
         sx, sy, _ = vol.spacing
@@ -155,23 +160,25 @@ class Cascade:
         z0, z1 = int(lo[2]), int(hi[2]) + 1
         nz = vol.shape[2]
         half = card.context // 2
-        tumour = np.zeros(vol.shape, bool, order="F")
-        probs = np.zeros((card.input_size, card.input_size, nz), np.float32)
+        # Probabilities inside the liver's bounding box only, quantised to uint8 to stay small.
+        prob = np.zeros(liver[sl].shape, np.uint8, order="F")
+        net_probs = np.zeros((card.input_size, card.input_size, nz), np.float32)
         for k0 in range(z0, z1, SLAB):
             k1 = min(z1, k0 + SLAB)
             a, b = max(0, k0 - half), min(nz, k1 + half)
             planes = normalise(to_net_plane(vol.array[:, :, a:b], box, card.input_size), card.hu_window)
-            self._infer(self.tumour, planes, np.arange(k0, k1) - a, a, nz, probs, cancel)
-            tumour[:, :, k0:k1] = from_net_plane(probs[:, :, k0:k1], box, vol.shape[:2]) > card.threshold
+            self._infer(self.tumour, planes, np.arange(k0, k1) - a, a, nz, net_probs, cancel)
+            full = from_net_plane(net_probs[:, :, k0:k1], box, vol.shape[:2])
+            prob[:, :, k0 - z0 : k1 - z0] = np.rint(full[sl[0], sl[1]] * 255)
             progress(0.7 + 0.3 * (k1 - z0) / max(1, z1 - z0), "tumour")
-        tumour &= liver
-        crop = tumour[sl]
-        comp, n = ndimage.label(crop)
+        crop = (prob > card.threshold * 255) & liver[sl]
+        comp, n = ndimage.label(crop, structure=np.ones((3, 3, 3), bool))
         if n:
-            min_vox = self.min_lesion_ml / vol.voxel_volume_ml
-            sizes = np.bincount(comp.ravel())
-            small = sizes < min_vox
-            small[0] = False
-            crop[small[comp]] = False
-            tumour[sl] = crop
-        result.labels[tumour] = 2
+            index = np.arange(1, n + 1)
+            sizes = ndimage.sum_labels(crop, comp, index) * vol.voxel_volume_ml
+            peaks = ndimage.maximum(prob, comp, index) / 255.0
+            keep = np.zeros(n + 1, bool)
+            keep[1:] = (sizes >= self.min_lesion_ml) & (peaks >= self.min_peak_probability)
+            crop = keep[comp]
+        labels = result.labels[sl]
+        labels[crop] = 2

@@ -1,4 +1,4 @@
-"""Write the model card (JSON for the app, Markdown for people). Reading it is ``segment.modelcard``."""
+"""Write the model card: JSON for the app, Markdown for people. Reading it is ``segment.modelcard``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,22 @@ from pathlib import Path
 from ..io.atomic import atomic_write_text
 
 CARD_JSON = "model_card.json"
+CARD_MD = "MODEL_CARD.md"
+
+# Provenance and terms of the cases in ../shared/data/cases (from its README).
+CASE_ORIGINS = {
+    "ircadb-17": ("3D-IRCADb-01 patient 17, manual labels (IRCAD)", "IRCAD terms: non-commercial research, no redistribution"),
+    "radct-1720": ("de-identified course data (RadCTTACEomics), manual DICOM SEG", "internal use only; origin unverified"),
+    "radct-2022": ("de-identified course data (RadCTTACEomics), manual DICOM SEG, one tiny tumour",
+                   "internal use only; origin unverified"),
+    "lits-117-roi": ("LiTS case 117, resampled liver crop (liver-ct-segmentation-package 1.6.0, MIT)", "LiTS terms"),
+    "ts-example-3mm": ("TotalSegmentator test file, liver label is TotalSegmentator output", "Apache-2.0"),
+    "ts-example-dicom": ("TotalSegmentator example DICOM (the bundled sample), liver label is model output",
+                         "Apache-2.0"),
+    "dcmqi-3slice": ("QIICR/dcmqi 3-slice GE liver CT, manual liver label", "BSD-3"),
+}
+TERMS = ("The bundled weights are for research use only, non-commercial, because they were trained on data under "
+         "the IRCAD and LiTS terms. Not a medical device; not for diagnosis.")
 
 
 def load_card_json(folder: str | Path) -> dict:
@@ -15,9 +31,78 @@ def load_card_json(folder: str | Path) -> dict:
     return json.loads(p.read_text()) if p.exists() else {"nets": {}}
 
 
-def update_card(folder: str | Path, name: str, entry: dict) -> dict:
+def save_card(folder: str | Path, card: dict) -> dict:
     folder = Path(folder)
+    card.setdefault("terms", TERMS)
+    atomic_write_text(folder / CARD_JSON, json.dumps(card, indent=2) + "\n")
+    atomic_write_text(folder / CARD_MD, render_markdown(card))
+    return card
+
+
+def update_card(folder: str | Path, name: str, entry: dict) -> dict:
     card = load_card_json(folder)
     card.setdefault("nets", {})[name] = entry
-    atomic_write_text(folder / CARD_JSON, json.dumps(card, indent=2) + "\n")
-    return card
+    return save_card(folder, card)
+
+
+def add_validation(folder: str | Path, summary: dict) -> dict:
+    """Store `livseg evaluate` figures (full cascade, source grid) in the card."""
+    card = load_card_json(folder)
+    card["validation"] = {
+        "method": "full cascade (livseg evaluate) on the source grid; cases never used for training",
+        "cases": {r["case"]: {"liver": _short(r["liver"]), "tumour": _short(r["tumour"]) if r["has_tumour"] else None,
+                              "lesions_10mm": [r["lesions_detected"], r["lesions_total"]],
+                              "tumour_fp_ml": round(r["tumour_fp_ml"], 2), "seconds": round(r["seconds"], 2)}
+                  for r in summary["cases"]},
+        "mean": {k: _short(v) for k, v in summary["mean"].items()},
+        "global_dice": {k: (round(v, 4) if v is not None else None) for k, v in summary["global_dice"].items()},
+    }
+    return save_card(folder, card)
+
+
+def _short(m: dict) -> dict:
+    keys = ("dice", "accuracy", "sensitivity", "specificity", "efficiency")
+    return {k: round(float(m[k]), 4) for k in keys if k in m}
+
+
+def render_markdown(card: dict) -> str:
+    lines = ["# LivSeg model card", "", f"Version: `{card.get('version', 'unversioned')}`", "", card.get("terms", TERMS), ""]
+    for name, e in card.get("nets", {}).items():
+        lines += [
+            f"## `{name}` net ({e.get('file')})", "",
+            f"- Architecture: {e.get('architecture')}, {e.get('parameters', 0):,} parameters, "
+            f"{e.get('macs_per_slice', 0) / 1e6:.0f} M MACs per slice",
+            f"- Input: {e.get('context')} adjacent axial slices (2.5D) resampled to {e.get('input_size')}x{e.get('input_size')}, "
+            f"HU window {e.get('hu_window')}" + (f", liver ROI + {e.get('roi_margin_mm')} mm margin" if e.get("roi_margin_mm") else ""),
+            f"- Output: one logit per pixel; threshold {e.get('threshold')} (applied in `livseg_gui/segment`)",
+            f"- Training: {e.get('epochs')} epochs x {e.get('steps_per_epoch')} steps x batch {e.get('batch')}, "
+            f"{e.get('train_time_s', 0) / 60:.0f} min on 1 CPU thread; ONNX vs torch max |diff| {e.get('onnx_max_abs_diff', 0):.1e}",
+            f"- Training cases: {', '.join(e.get('train_cases', []))}",
+            f"- Validation cases: {', '.join(e.get('val_cases', []))}", "",
+            "| epoch | loss | " + " | ".join(f"val Dice {c} (net res.)" for c in e.get("val_cases", [])) + " |",
+            "|---|---|" + "---|" * len(e.get("val_cases", [])),
+        ]
+        for h in e.get("history", []):
+            vals = " | ".join(f"{h['val_dice'].get(c, float('nan')):.3f}" for c in e.get("val_cases", []))
+            lines.append(f"| {h['epoch']} | {h['loss']:.3f} | {vals} |")
+        lines.append("")
+    val = card.get("validation")
+    if val:
+        lines += ["## Validation (full cascade, source grid)", "", val["method"], "",
+                  "| case | liver Dice | Acc | Sens | Spec | Eff | tumour Dice | tumour Sens | lesions >= 10 mm found | tumour FP mL | s |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for case, r in val["cases"].items():
+            lv, tu = r["liver"], r["tumour"]
+            tum = f"{tu['dice']:.3f} | {tu['sensitivity']:.3f}" if tu else "n/a | n/a"
+            lines.append(f"| {case} | {lv['dice']:.4f} | {lv['accuracy']:.4f} | {lv['sensitivity']:.4f} | "
+                         f"{lv['specificity']:.4f} | {lv['efficiency']:.4f} | {tum} | {r['lesions_10mm'][0]}/{r['lesions_10mm'][1]} | "
+                         f"{r['tumour_fp_ml']} | {r['seconds']} |")
+        lines += ["", f"Global Dice: liver {val['global_dice']['liver']}, tumour {val['global_dice']['tumour']}", ""]
+    if card.get("baseline"):
+        lines += ["## Plain U-Net baseline", "", card["baseline"], ""]
+    lines += ["## Data", "", "| case | origin | terms |", "|---|---|---|"]
+    for case, (origin, terms) in CASE_ORIGINS.items():
+        lines.append(f"| {case} | {origin} | {terms} |")
+    lines += ["", "Retrain with `livseg train --data DIR --net liver|tumour` (LiTS `volume-N.nii`/`segmentation-N.nii`, "
+              "MSD `imagesTr/`+`labelsTr/`, or `<case>/ct.nii.gz`+`label.nii.gz`).", ""]
+    return "\n".join(lines)
