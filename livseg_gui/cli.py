@@ -180,8 +180,8 @@ def cmd_segment(args) -> int:
         print(f"livseg: warning: {w}", file=sys.stderr)
     save_labels_nifti(result.labels, volume, args.output)
     if args.report or args.json_out or args.csv:
-        from .report import build_report, write_csv, write_json, write_pdf
         from .measure import analyse
+        from .report import build_report, write_csv, write_json, write_pdf
 
         analysis = analyse(result.labels, volume)
         report = build_report(analysis, volume, model=model_summary(cascade.card), anonymise=args.anonymise)

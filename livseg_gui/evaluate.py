@@ -21,7 +21,8 @@ def evaluate_cases(data: str | Path, models: str | Path | None, names: list[str]
     cascade = Cascade(models, threads=threads)
     rows, liver_sum, tumour_sum = [], None, None
     hit_total = [0, 0]
-    header = f"{'case':<20} {'liver Dice':>10} {'Acc':>7} {'Sens':>7} {'Spec':>7} {'Eff':>7} | {'tum Dice':>8} {'Sens':>7} {'lesions>=10mm':>13} {'FP mL':>7} {'s':>6}"
+    header = (f"{'case':<20} {'liver Dice':>10} {'Acc':>7} {'Sens':>7} {'Spec':>7} {'Eff':>7} | "
+              f"{'tum Dice':>8} {'Sens':>7} {'lesions>=10mm':>13} {'FP mL':>7} {'s':>6}")
     if out:
         print(header, file=out)
     for ref in refs:

@@ -11,8 +11,7 @@ import time
 
 import numpy as np
 
-from livseg_gui.edit import LabelMap
-from livseg_gui.edit import tools
+from livseg_gui.edit import LabelMap, tools
 from livseg_gui.edit.autosave import RecoveryStore
 
 CHILD = textwrap.dedent(

@@ -7,8 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from livseg_gui.edit import LabelMap
-from livseg_gui.edit import tools
+from livseg_gui.edit import LabelMap, tools
 from livseg_gui.planes import Plane
 
 
@@ -134,7 +133,7 @@ def test_undo_redo_restores_bytes_exactly(seq, n_undo):
     for i in range(n):
         lm.undo()
         np.testing.assert_array_equal(lm.data, snapshots[-2 - i])
-    for i in range(n):
+    for _ in range(n):
         lm.redo()
     np.testing.assert_array_equal(lm.data, snapshots[-1])
 

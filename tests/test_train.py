@@ -102,11 +102,11 @@ def test_mobileunet_uses_depthwise_and_pointwise_convolutions():
 
 
 def test_one_training_step_on_a_synthetic_volume_lowers_the_loss():
+    from livseg_gui.io.volume import Metadata, make_volume
     from livseg_gui.train.datasets import Case
     from livseg_gui.train.losses import dice_bce_loss
     from livseg_gui.train.model import build
     from livseg_gui.train.sampling import Augment, NetSpec, Sampler
-    from livseg_gui.io.volume import Metadata, make_volume
 
     torch.manual_seed(0)
     hu = phantom((64, 64, 8), marker=(4, 4, 1))

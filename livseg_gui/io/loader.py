@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InputError
 import numpy as np
 
+from ..errors import InputError
 from .dicom import DicomSeries, load_series, probe_pixels, scan_folder
 from .nifti import is_nifti_path, load_nifti
 from .volume import Volume

@@ -7,8 +7,8 @@ import zlib
 from pathlib import Path
 
 import nibabel as nib
-from nibabel.openers import ImageOpener
 import numpy as np
+from nibabel.openers import ImageOpener
 
 from ..errors import InputError
 from .atomic import atomic_write_bytes

@@ -1,5 +1,5 @@
 """Lesion analysis and evaluation metrics. No Qt."""
 
-from .lesions import COORDINATES, CONNECTIVITY, LiverAnalysis, LiverGeometry, Lesion, analyse
+from .lesions import CONNECTIVITY, COORDINATES, Lesion, LiverAnalysis, LiverGeometry, analyse
 
 __all__ = ["COORDINATES", "CONNECTIVITY", "Lesion", "LiverAnalysis", "LiverGeometry", "analyse"]

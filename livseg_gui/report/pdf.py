@@ -104,7 +104,8 @@ def write_pdf(report: dict, analysis: LiverAnalysis, volume: Volume, labels: np.
         caption = Paragraph(
             f"Lesion {les.number}: {les.volume_ml:.2f} mL, {les.longest_diameter_mm:.1f} x {les.short_axis_mm:.1f} mm "
             f"(axial slice {k + 1}), {les.lobe} lobe, segment {les.segment} (approximate)", small)
-        story.append(KeepTogether(([heading] if i == 0 else []) + [caption, Table([[_rl_image(ax, 80), _rl_image(co, 80)]], colWidths=[85 * mm] * 2)]))
+        images = Table([[_rl_image(ax, 80), _rl_image(co, 80)]], colWidths=[85 * mm] * 2)
+        story.append(KeepTogether(([heading] if i == 0 else []) + [caption, images]))
 
     def footer(canvas, doc):
         canvas.saveState()
@@ -134,7 +135,8 @@ def _table(rows, col_widths, header: bool, font: int = 8) -> Table:
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
     ]
     if header:
-        style += [("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef5")), ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold")]
+        style += [("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef5")),
+                  ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold")]
     else:
         style += [("FONTNAME", (0, 0), (0, -1), "Helvetica-Bold")]
     t.setStyle(TableStyle(style))

@@ -21,7 +21,7 @@ from ..io.volume import Volume
 from ..labels import bounding_box
 from ..resources import models_dir
 from .modelcard import ModelCard, load_card
-from .preprocess import PlaneBox, from_net_plane, normalise, stack_25d, to_net_plane
+from .preprocess import PlaneBox, from_net_plane, normalise, to_net_plane
 from .runner import NetRunner, sigmoid
 
 log = logging.getLogger("livseg.segment")

@@ -533,8 +533,8 @@ class MainWindow(QtWidgets.QMainWindow):
         analysis = s.analysis()
         model = {}
         try:
-            from ..segment.modelcard import load_card
             from ..resources import models_dir
+            from ..segment.modelcard import load_card
 
             card = load_card(models_dir())
             model = {"version": card.version, "summary": card.summary()}
@@ -598,9 +598,22 @@ class MainWindow(QtWidgets.QMainWindow):
         QtWidgets.QMessageBox.critical(self, title, message)
 
     def about(self) -> None:
+        """Show the version and run the self-test in a worker (it segments the bundled sample)."""
+        if self.worker is not None:
+            return
         from ..selftest import selftest_report
 
-        QtWidgets.QMessageBox.information(self, "About LivSeg", f"LivSeg {__version__}\n\n{selftest_report()}\n\n"
+        self.worker = Worker(lambda w: selftest_report())
+        self.worker.sigDone.connect(self._about_done)
+        self.worker.sigFailed.connect(self._about_done)
+        self._begin_work("Running the self-test...")
+        self.progress.setRange(0, 0)
+        self.worker.start()
+
+    @QtCore.Slot(object)
+    def _about_done(self, text) -> None:
+        self._end_work()
+        QtWidgets.QMessageBox.information(self, "About LivSeg", f"LivSeg {__version__}\n\n{text}\n\n"
                                           "Research use only. Not for diagnosis.")
 
     def _update_title(self) -> None:
