@@ -153,3 +153,21 @@ def test_undo_budget_drops_oldest_entries():
     for k in range(10):
         tools.brush(lm, (100, 100, k), 40, (1, 1, 1), 1)
     assert lm.undo_bytes() <= 20_000 and 0 < len(lm.undo_stack) < 10
+
+
+def test_a_stroke_of_many_dabs_undoes_in_one_step():
+    lm = LabelMap(np.zeros((60, 60, 4), np.uint8))
+    tools.brush(lm, (10, 10, 1), 3, (1, 1, 1), 1)
+    before = lm.data.copy()
+    lm.begin_stroke()
+    for x in range(15, 50, 3):
+        tools.brush(lm, (x, 30, 1), 4, (1, 1, 1), 2)
+    after = lm.data.copy()
+    merged = lm.end_stroke()
+    assert merged is not None and merged.name == "paint tumour (brush)"
+    assert len(lm.undo_stack) == 2
+    lm.undo()
+    np.testing.assert_array_equal(lm.data, before)
+    lm.redo()
+    np.testing.assert_array_equal(lm.data, after)
+    assert lm.end_stroke() is None  # nothing open

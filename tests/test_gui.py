@@ -226,3 +226,23 @@ def test_overlay_lookup_table_and_outline():
     lut = overlay_lut(0.5, {1: True, 2: False}, outline=True)
     assert lut[1, 3] == 0 and lut[1 + OUTLINE, 3] == 255 and lut[2 + OUTLINE, 3] == 0
     assert overlay_lut(0.5, {1: True, 2: True})[2, 3] == 127
+
+
+def test_drag_paints_one_undoable_stroke(qtbot, window):
+    _open_sample(qtbot, window)
+    window.tool_panel.set_tool("paint")
+    window.tool_panel.radius.setValue(3.0)
+    axial = window.views[Plane.AXIAL]
+    vp = axial.graphics.viewport()
+    k = axial.index
+    points = [_viewport_pos(axial, np.array([200 + 8 * i, 250, k])) for i in range(8)]
+    qtbot.mousePress(vp, QtCore.Qt.MouseButton.LeftButton, pos=points[0])
+    for p in points[1:]:
+        qtbot.mouseMove(vp, p)
+    qtbot.mouseRelease(vp, QtCore.Qt.MouseButton.LeftButton, pos=points[-1])
+    data = window.session.labels.data
+    assert data[200, 250, k] == 2 or data[208, 250, k] == 2
+    assert data[256, 250, k] == 2  # the stroke reached the far end
+    assert len(window.session.labels.undo_stack) == 1
+    window.act_undo.trigger()
+    assert not window.session.labels.data.any()

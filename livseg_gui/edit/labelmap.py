@@ -50,6 +50,8 @@ class LabelMap:
         self.liver_version = 0  # bumps only when the liver's extent (label >= 1) changed
         self.saved_version = 0
         self.listeners: list[Listener] = []
+        self._group: list[Change] | None = None  # changes of the stroke in progress
+        self._group_name = ""
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -77,11 +79,42 @@ class LabelMap:
         touched_liver = bool(((old[diff] == BACKGROUND) != (new[diff] == BACKGROUND)).any())
         change = Change(name, box, old.shape, np.packbits(diff.ravel()), old[diff].copy(), touched_liver)
         old[diff] = new[diff]
-        self.undo_stack.append(change)
-        self.redo_stack.clear()
-        self._trim()
+        if self._group is not None:
+            self._group.append(change)
+        else:
+            self.undo_stack.append(change)
+            self.redo_stack.clear()
+            self._trim()
         self._changed(change)
         return change
+
+    # -- strokes: many dabs of a mouse drag undo as one step --------------------------------
+    def begin_stroke(self) -> None:
+        self.end_stroke()
+        self._group = []
+
+    def end_stroke(self) -> Change | None:
+        """Merge the dabs since :meth:`begin_stroke` into one undoable Change."""
+        group, self._group = self._group, None
+        if not group:
+            return None
+        lo = [min(c.box[a].start for c in group) for a in range(3)]
+        hi = [max(c.box[a].stop for c in group) for a in range(3)]
+        box: Box = tuple(slice(a, b) for a, b in zip(lo, hi))  # type: ignore[assignment]
+        after = self.data[box].copy()
+        before = after.copy()
+        for c in reversed(group):  # replay the old values backwards to recover the state before the stroke
+            local = tuple(slice(c.box[a].start - lo[a], c.box[a].stop - lo[a]) for a in range(3))
+            before[local][c.mask()] = c.values
+        diff = before != after
+        if not diff.any():
+            return None
+        merged = Change(group[0].name, box, before.shape, np.packbits(diff.ravel()), before[diff].copy(),
+                        any(c.touched_liver for c in group))
+        self.undo_stack.append(merged)
+        self.redo_stack.clear()
+        self._trim()
+        return merged
 
     def replace_all(self, name: str, new: np.ndarray) -> Change | None:
         """Replace the whole map (e.g. a new segmentation), still undoable as one change."""

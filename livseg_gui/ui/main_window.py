@@ -42,7 +42,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.settings = QtCore.QSettings("LivSeg", "LivSeg")
         self.anonymise = False
         self.cursor = np.zeros(3)
-        self._stroke_open = False
         self.setAcceptDrops(True)
         self.resize(1500, 900)
 
@@ -396,6 +395,11 @@ class MainWindow(QtWidgets.QMainWindow):
     def _pointer(self, plane: Plane, voxel, phase: str) -> None:
         if self.session is None:
             return
+        if voxel is None:  # the drag ended outside the image
+            if phase == "finish":
+                self.session.labels.end_stroke()
+                self._update_actions()
+            return
         tool = self.tool_panel.tool
         if tool == "navigate" or self.worker is not None:
             self._set_cursor(voxel)
@@ -405,11 +409,16 @@ class MainWindow(QtWidgets.QMainWindow):
         mode = tools.PAINT
         if tool == "erase":
             mode = tools.ERASE_LABEL if tp.erase_only.isChecked() else tools.ERASE
+        if phase == "start":
+            self.session.labels.begin_stroke()
         kwargs = {}
         if tool == "threshold":
             kwargs = {"hu": vol.array, "hu_range": (tp.hu_lo.value(), tp.hu_hi.value())}
         tools.brush(self.session.labels, voxel, tp.radius.value(), vol.spacing, tp.label, mode,
                     plane=None if tool == "sphere" else plane, **kwargs)
+        if phase == "finish":
+            self.session.labels.end_stroke()
+            self._update_actions()
 
     def _labels_changed(self, box) -> None:
         for v in self.views.values():
@@ -424,6 +433,7 @@ class MainWindow(QtWidgets.QMainWindow):
     # -- editing commands -------------------------------------------------------------------
     def undo(self) -> None:
         if self.session and self.worker is None:
+            self.session.labels.end_stroke()
             self.session.labels.undo()
 
     def redo(self) -> None:

@@ -208,7 +208,7 @@ class SliceView(QtWidgets.QWidget):
     def pointer(self, x_mm: float, y_mm: float, phase: str) -> None:
         voxel = self.voxel_at(x_mm, y_mm)
         self._move_brush(x_mm, y_mm)
-        if voxel is not None:
+        if voxel is not None or phase == "finish":
             self.sigPointer.emit(self.plane, voxel, phase)
 
     def _hover(self, scene_pos) -> None:
