@@ -144,7 +144,7 @@ def train(cfg: TrainConfig) -> dict:
             break
 
     out = Path(cfg.out)
-    onnx_path = out / (f"{cfg.name}.onnx" if cfg.arch == "mobileunet" else f"baseline/{cfg.name}.onnx")
+    onnx_path = out / f"{cfg.net}.onnx"  # a baseline goes to its own --out folder, with its own card
     err = export_onnx(model, onnx_path, spec.context, spec.size)
     entry = {
         "file": str(onnx_path.relative_to(out)),
@@ -168,6 +168,6 @@ def train(cfg: TrainConfig) -> dict:
         "val_cases": [r.name for r in val_refs],
         "history": history,
     }
-    update_card(out, cfg.name, entry)
+    update_card(out, cfg.net, entry)
     log.info("wrote %s (max |ORT-torch| = %.2e)", onnx_path, err)
     return entry
