@@ -26,6 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run-dir", default="runs", help="checkpoints and logs; a run resumes from here")
     p.add_argument("--time-budget-min", type=float, default=0.0)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--init", default="", help="warm-start from this checkpoint's weights (fine-tuning)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         data=args.data, out=args.out, net=args.net, arch=args.arch, epochs=args.epochs,
         steps_per_epoch=args.steps_per_epoch, batch=args.batch, lr=args.lr,
         val_cases=[s for s in args.val.split(",") if s], exclude_cases=[s for s in args.exclude.split(",") if s],
-        seed=args.seed, threads=args.threads, run_dir=args.run_dir, time_budget_min=args.time_budget_min,
+        seed=args.seed, init=args.init, threads=args.threads, run_dir=args.run_dir, time_budget_min=args.time_budget_min,
     )
     entry = train(cfg)
     print(f"{cfg.name}: {entry['epochs']} epochs, {entry['train_time_s']:.0f} s, wrote {args.out}/{entry['file']}")

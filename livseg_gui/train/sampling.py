@@ -9,7 +9,7 @@ from scipy import ndimage
 
 from ..segment.preprocess import AIR_HU, PlaneBox, context_indices, normalise, plane_matrix
 from .datasets import Case
-from .synth_tumour import paste_random_tumours
+from .synth_tumour import paste_random_tumours, perfusion_field
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class Augment:
     hu_scale: tuple[float, float] = (0.93, 1.07)
     noise_hu: float = 12.0
     synth_tumour_p: float = 0.0
+    perfusion_p: float = 0.0  # smooth label-free darkening of the liver (see synth_tumour.perfusion_field)
 
 
 def liver_bbox(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -96,6 +97,8 @@ class Sampler:
         ks = context_indices(k, vol.shape[2], spec.context)
         slab = vol.array[:, :, ks].astype(np.float32)
         lab = case.labels[:, :, ks]
+        if spec.task == "tumour" and rng.random() < aug.perfusion_p:
+            perfusion_field(slab, lab, rng)
         if spec.task == "tumour" and rng.random() < aug.synth_tumour_p:
             lab = lab.copy()
             paste_random_tumours(slab, lab, vol.spacing, rng)

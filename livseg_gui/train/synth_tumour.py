@@ -47,14 +47,14 @@ def paste_tumour(
     wobble = ndimage.gaussian_filter(rng.standard_normal(shape).astype(np.float32), sigma=max(1.0, min(shape) / 6))
     wobble /= max(float(np.abs(wobble).max()), 1e-6)
     r = r * (1.0 + 0.18 * wobble)
-    edge = rng.uniform(0.05, 0.2)
+    edge = rng.uniform(0.03, 0.12)  # real lesions have a visible border; diffuse darkening is not a lesion
     soft = 1.0 / (1.0 + np.exp((r - 1.0) / edge))
     soft *= liver[box]
     if not np.any(soft > 0.5):
         return False
     region = hu[box]
     liver_hu = float(np.median(region[liver[box]])) if np.any(liver[box]) else 60.0
-    contrast = rng.uniform(20.0, 80.0)
+    contrast = rng.uniform(25.0, 80.0)
     texture = ndimage.gaussian_filter(rng.standard_normal(shape).astype(np.float32), sigma=rng.uniform(0.7, 2.0))
     texture *= rng.uniform(6.0, 18.0) / max(float(texture.std()), 1e-6)
     lesion = liver_hu - contrast + texture
@@ -65,6 +65,22 @@ def paste_tumour(
     lab = labels[box]
     lab[(soft > 0.5)] = 2
     return True
+
+
+def perfusion_field(hu: np.ndarray, labels: np.ndarray, rng: np.random.Generator, amplitude_hu: float = 25.0) -> None:
+    """Add a smooth, label-free intensity variation inside the liver, in place.
+
+    Real livers are not uniform (perfusion, beam hardening near bone); this teaches the tumour net
+    that broad, soft-edged darkening without a border is not a lesion.
+    """
+    liver = labels >= 1
+    if not liver.any():
+        return
+    coarse = rng.standard_normal((4, 4, 2)).astype(np.float32)
+    field = ndimage.zoom(coarse, np.array(hu.shape) / np.array(coarse.shape), order=3, grid_mode=True, mode="nearest")
+    field = field[: hu.shape[0], : hu.shape[1], : hu.shape[2]]
+    field *= amplitude_hu / max(float(np.abs(field).max()), 1e-6)
+    hu[liver] += field[liver]
 
 
 def paste_random_tumours(

@@ -43,6 +43,7 @@ class TrainConfig:
     threads: int = 0
     run_dir: str = "runs"
     time_budget_min: float = 0.0  # 0 = no limit; otherwise stop after the epoch that crosses it
+    init: str = ""  # warm start: a checkpoint (.pt) whose model weights seed this run
 
     @property
     def name(self) -> str:
@@ -97,18 +98,25 @@ def train(cfg: TrainConfig) -> dict:
     log.info("train cases: %s | val cases: %s", [r.name for r in train_refs], [r.name for r in val_refs])
     train_cases = [load_case(r) for r in train_refs]
     val_cases = [load_case(r) for r in val_refs]
-    aug = Augment(flip=cfg.net == "tumour", synth_tumour_p=0.6 if cfg.net == "tumour" else 0.0)
+    tumour = cfg.net == "tumour"
+    aug = Augment(flip=tumour, synth_tumour_p=0.6 if tumour else 0.0, perfusion_p=0.5 if tumour else 0.0)
     sampler = Sampler(train_cases, spec, aug, seed=cfg.seed)
 
     model = build(cfg.arch, spec.context).to(memory_format=torch.channels_last)
+    history: list[dict] = []
+    if cfg.init:
+        seed = torch.load(cfg.init, weights_only=False)
+        model.load_state_dict(seed["model"])
+        history = [{**h, "phase": "initial"} for h in seed.get("history", [])]
+        log.info("warm start from %s (%d epochs)", cfg.init, len(history))
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
     total_steps = cfg.epochs * cfg.steps_per_epoch
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total_steps, pct_start=0.1)
     run = Path(cfg.run_dir)
     run.mkdir(parents=True, exist_ok=True)
     ckpt = run / f"{cfg.name}.pt"
-    history: list[dict] = []
-    start_epoch, elapsed = 0, 0.0
+    start_epoch, elapsed = 0, float(seed.get("elapsed", 0.0)) if cfg.init else 0.0
+    initial = len(history)
     if ckpt.exists():
         state = torch.load(ckpt, weights_only=False)
         model.load_state_dict(state["model"])
@@ -134,7 +142,7 @@ def train(cfg: TrainConfig) -> dict:
             losses.append(loss.item())
         val = validate(model, val_cases, spec)
         elapsed += time.time() - t0
-        row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_dice": val, "elapsed_s": round(elapsed, 1)}
+        row = {"epoch": initial + epoch + 1, "loss": float(np.mean(losses)), "val_dice": val, "elapsed_s": round(elapsed, 1)}
         history.append(row)
         log.info(json.dumps(row))
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
