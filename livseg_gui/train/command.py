@@ -36,7 +36,13 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("training needs PyTorch: pip install 'livseg[train]' (or pip install torch==2.13.0)") from None
     from .trainer import TrainConfig, train
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    # The CLI configured the root logger for warnings only; training progress goes to stderr too.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    train_log = logging.getLogger("livseg.train")
+    train_log.addHandler(handler)
+    train_log.setLevel(logging.INFO)
+    train_log.propagate = False
     cfg = TrainConfig(
         data=args.data, out=args.out, net=args.net, arch=args.arch, epochs=args.epochs,
         steps_per_epoch=args.steps_per_epoch, batch=args.batch, lr=args.lr,
