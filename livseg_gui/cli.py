@@ -184,7 +184,7 @@ def cmd_segment(args) -> int:
         from .report import build_report, write_csv, write_json, write_pdf
 
         analysis = analyse(result.labels, volume)
-        report = build_report(analysis, volume, model=model_summary(cascade.card), anonymise=args.anonymise)
+        report = build_report(analysis, volume, model=cascade.card.report_entry(), anonymise=args.anonymise)
         report["timings_s"] = {"load": round(t_load, 3), **{k: round(v, 3) for k, v in result.timings.items()}}
         if args.json_out:
             write_json(report, args.json_out)
@@ -201,10 +201,6 @@ def cmd_segment(args) -> int:
     print(f"{args.output}: liver {liver * volume.voxel_volume_ml:.1f} mL, tumour {tum * volume.voxel_volume_ml:.2f} mL; "
           f"load {t_load:.2f} s, segment {result.timings['total_s']:.2f} s")
     return 0
-
-
-def model_summary(card) -> dict:
-    return {"version": card.version, "summary": card.summary(), "folder": str(card.folder)}
 
 
 def cmd_evaluate(args) -> int:

@@ -19,7 +19,6 @@ on the *source* grid and overlay the original file exactly.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import nibabel as nib
 import numpy as np
@@ -157,6 +156,3 @@ def hu_array(raw: np.ndarray, slope: float, intercept: float) -> np.ndarray:
     out += np.float32(intercept)
     return out
 
-
-def describe_path(path: str | Path) -> str:
-    return str(Path(path))

@@ -65,6 +65,10 @@ class ModelCard:
                              f"{e.get('input_size')}px, {e.get('epochs')} epochs")
         return "; ".join(parts)
 
+    def report_entry(self) -> dict:
+        """What reports say about the models."""
+        return {"version": self.version, "summary": self.summary()}
+
     @property
     def version(self) -> str:
         return str(self.raw.get("version", "unversioned"))

@@ -546,8 +546,7 @@ class MainWindow(QtWidgets.QMainWindow):
             from ..resources import models_dir
             from ..segment.modelcard import load_card
 
-            card = load_card(models_dir())
-            model = {"version": card.version, "summary": card.summary()}
+            model = load_card(models_dir()).report_entry()
         except LivSegError:
             pass
         report = build_report(analysis, s.volume, model=model, anonymise=self.anonymise, rejected=s.rejected)
