@@ -64,15 +64,22 @@ def to_net_plane(slab: np.ndarray, box: PlaneBox, size: int, order: int = 1, cva
     )
 
 
-def from_net_plane(planes: np.ndarray, box: PlaneBox, shape_xy: tuple[int, int], cval: float = 0.0) -> np.ndarray:
-    """Inverse of :func:`to_net_plane`: (size, size, n) probabilities back to (X, Y, n) float32."""
+def from_net_plane(planes: np.ndarray, box: PlaneBox, shape_xy: tuple[int, int], cval: float = 0.0,
+                   region: tuple[slice, slice] | None = None) -> np.ndarray:
+    """Inverse of :func:`to_net_plane`: (size, size, n) probabilities back to (X, Y, n) float32.
+
+    With ``region`` (two slices of the source plane) only that part is computed, which is much
+    cheaper when the organ covers a fraction of the slice.
+    """
     size = planes.shape[0]
     m2, off2 = plane_matrix(box, size)
     inv = np.linalg.inv(m2)
     m = np.eye(3)
     m[:2, :2] = inv
-    off = np.array([*(-inv @ off2), 0.0])
-    out_shape = (shape_xy[0], shape_xy[1], planes.shape[2])
+    rx, ry = region or (slice(0, shape_xy[0]), slice(0, shape_xy[1]))
+    start = np.array([rx.start, ry.start], dtype=np.float64)
+    off = np.array([*(inv @ (start - off2)), 0.0])
+    out_shape = (rx.stop - rx.start, ry.stop - ry.start, planes.shape[2])
     return ndimage.affine_transform(
         planes.astype(np.float32, copy=False), m, offset=off, output_shape=out_shape,
         order=1, mode="constant", cval=cval, prefilter=False,
