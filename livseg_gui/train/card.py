@@ -98,6 +98,9 @@ def render_markdown(card: dict) -> str:
                          f"{lv['specificity']:.4f} | {lv['efficiency']:.4f} | {tum} | {r['lesions_10mm'][0]}/{r['lesions_10mm'][1]} | "
                          f"{r['tumour_fp_ml']} | {r['seconds']} |")
         lines += ["", f"Global Dice: liver {val['global_dice']['liver']}, tumour {val['global_dice']['tumour']}", ""]
+    if card.get("selection"):
+        lines += ["## Model selection", "", card["selection"], ""]
+    lines += ["![training curves](training_curve.png)", ""]
     if card.get("baseline"):
         lines += ["## Plain U-Net baseline", "", card["baseline"], ""]
     lines += ["## Data", "", "| case | origin | terms |", "|---|---|---|"]
