@@ -72,7 +72,7 @@ def _valid_or_refused(path: Path) -> None:
     assert np.all(np.isfinite(vol.affine)) and abs(np.linalg.det(vol.affine[:3, :3])) > 0
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.integers(0, 351), st.integers(0, 255)), min_size=1, max_size=12))
 def test_fuzz_nifti_header_mutations(tmp_path, mutations):
     base = write_nifti(tmp_path / "base.nii", phantom((24, 24, 4)), np.diag([0.7, 0.7, 2.0, 1.0]))
@@ -84,7 +84,7 @@ def test_fuzz_nifti_header_mutations(tmp_path, mutations):
     _valid_or_refused(p)
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.integers(0, 1400), st.integers(0, 255)), min_size=1, max_size=10))
 def test_fuzz_dicom_header_mutations(tmp_path, mutations):
     folder = tmp_path / "series"

@@ -78,6 +78,14 @@ class DicomSeries:
         return f"{desc} [{self.modality}{extra}] uid={self.uid}"
 
 
+def _text(ds: Dataset, key: str) -> str:
+    """A header field as text; '' when absent or corrupt (a bad element must not sink the whole series)."""
+    try:
+        return str(ds.get(key, "") or "")
+    except Exception:
+        return ""
+
+
 def _thickness(ds: Dataset) -> float:
     try:
         return float(ds.SliceThickness) or 1.0
@@ -121,23 +129,26 @@ def scan_folder(root: str | Path) -> list[DicomSeries]:
         ds = _read_header(path)
         if ds is None:
             continue
-        sop = str(ds.get("SOPClassUID", ""))
+        try:
+            sop = str(ds.get("SOPClassUID", ""))
+            uid = str(ds.get("SeriesInstanceUID", "")) or "(missing SeriesInstanceUID)"
+        except Exception:  # a corrupt element (bad VR or length) in an otherwise readable file
+            others["unreadable header"] += 1
+            continue
         if sop in NON_IMAGE_SOPS:
             others[NON_IMAGE_SOPS[sop]] += 1
             continue
         if sop and not sop.startswith(IMAGE_SOP_PREFIXES):
             others["non-image object"] += 1
             continue
-        uid = str(ds.get("SeriesInstanceUID", "")) or "(missing SeriesInstanceUID)"
         if uid not in groups:
-            num = ds.get("SeriesNumber", None)
             try:
+                num = ds.get("SeriesNumber", None)
                 num = int(num) if num not in (None, "") else None
-            except (TypeError, ValueError):
+            except Exception:
                 num = None
             groups[uid] = DicomSeries(
-                uid=uid, modality=str(ds.get("Modality", "")) or "?",
-                description=str(ds.get("SeriesDescription", "")), number=num,
+                uid=uid, modality=_text(ds, "Modality") or "?", description=_text(ds, "SeriesDescription"), number=num,
             )
         groups[uid].headers.append((path, ds))
     if n_files == 0:
@@ -156,7 +167,7 @@ def scan_folder(root: str | Path) -> list[DicomSeries]:
 def _orientation(ds: Dataset) -> np.ndarray | None:
     try:
         iop = np.array([float(v) for v in ds.ImageOrientationPatient], dtype=np.float64)
-    except (AttributeError, TypeError, ValueError):
+    except Exception:
         return None
     if iop.shape != (6,) or not np.all(np.isfinite(iop)):
         return None
@@ -171,16 +182,18 @@ def plan_stack(series: DicomSeries) -> None:
     s = series
     if s.modality != "CT":
         s.problem = f"series is {s.modality}, not CT; LivSeg's models are for CT only"
-    sops = {str(ds.get("SOPClassUID", "")) for _, ds in s.headers}
+    sops = {_text(ds, "SOPClassUID") for _, ds in s.headers}
     if ENHANCED_CT in sops:
         s.problem = s.problem or "multi-frame Enhanced CT is not supported; export the series as single-frame CT"
     usable, no_geom = [], 0
     for path, ds in s.headers:
-        iop = _orientation(ds)
         try:
+            iop = _orientation(ds)
             ipp = np.array([float(v) for v in ds.ImagePositionPatient], dtype=np.float64)
             rows, cols = int(ds.Rows), int(ds.Columns)
-        except (AttributeError, TypeError, ValueError):
+            str(ds.get("SOPClassUID", ""))
+            [float(v) for v in ds.get("PixelSpacing", [])]
+        except Exception:  # missing or corrupt geometry elements
             no_geom += 1
             continue
         if iop is None or ipp.shape != (3,) or not np.all(np.isfinite(ipp)) or rows <= 0 or cols <= 0:
@@ -297,14 +310,14 @@ def load_series(series: DicomSeries) -> Volume:
     lps[:3, 3] = origin
     ras = np.diag([-1.0, -1.0, 1.0, 1.0]) @ lps
     meta = Metadata(
-        patient_name=str(first.get("PatientName", "")),
-        patient_id=str(first.get("PatientID", "")),
-        study_date=str(first.get("StudyDate", "")),
-        study_description=str(first.get("StudyDescription", "")),
+        patient_name=_text(first, "PatientName"),
+        patient_id=_text(first, "PatientID"),
+        study_date=_text(first, "StudyDate"),
+        study_description=_text(first, "StudyDescription"),
         series_description=s.description,
         series_uid=s.uid,
         modality=s.modality,
-        manufacturer=str(first.get("Manufacturer", "")),
+        manufacturer=_text(first, "Manufacturer"),
         source_format="dicom",
         source_path=str(Path(s.kept[0][0]).parent),
         dicom_files=[str(p) for p, _ in s.kept],
@@ -315,6 +328,15 @@ def load_series(series: DicomSeries) -> Volume:
 
 def _decode(path: Path, rows: int, cols: int) -> np.ndarray:
     """One slice in HU (rows, cols); every failure is an InputError naming the file."""
+    try:
+        return _decode_unchecked(path, rows, cols)
+    except InputError:
+        raise
+    except Exception as exc:  # corrupt elements surface lazily, as almost any exception type
+        raise InputError(f"{path.name}: corrupt DICOM header ({type(exc).__name__}: {str(exc)[:120]})") from None
+
+
+def _decode_unchecked(path: Path, rows: int, cols: int) -> np.ndarray:
     try:
         ds = pydicom.dcmread(str(path), force=True)
     except Exception as exc:

@@ -83,8 +83,8 @@ def load_nifti(path: str | Path) -> Volume:
     shape = tuple(int(s) for s in img.shape[:3])
     try:
         raw = np.asanyarray(img.dataobj.get_unscaled()).reshape(shape, order="A")
-    except (EOFError, OSError, zlib.error, gzip.BadGzipFile, ValueError) as exc:
-        raise InputError(f"{p.name}: file is truncated or corrupt ({exc})") from None
+    except (EOFError, OSError, zlib.error, gzip.BadGzipFile, ValueError, OverflowError, MemoryError) as exc:
+        raise InputError(f"{p.name}: file is truncated or corrupt ({type(exc).__name__}: {exc})") from None
     slope, inter = img.dataobj.slope, img.dataobj.inter
     slope = 1.0 if slope is None or not np.isfinite(slope) or slope == 0 else float(slope)
     inter = 0.0 if inter is None or not np.isfinite(inter) else float(inter)
