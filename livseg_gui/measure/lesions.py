@@ -111,7 +111,7 @@ class LiverGeometry:
 
     Cached by the caller while only the tumour label changes (the common edit). The depth map
     (distance to the liver surface, mm) is an exact Euclidean distance transform on a grid
-    thinned to about 1.4 mm in-plane, so it costs ~0.3 s for a whole liver rather than seconds.
+    thinned to about 2 mm in-plane, so it costs ~0.1 s for a whole liver rather than seconds.
     """
 
     def __init__(self, liver: np.ndarray, spacing: np.ndarray):
@@ -130,7 +130,7 @@ class LiverGeometry:
         coords = np.argwhere(crop[::2, ::2, :]) * [2, 2, 1]
         step = max(1, len(coords) // 200_000)
         self.frame = LiverFrame.of(coords[::step] + self.offset)
-        self.stride = np.array([max(1, int(1.4 // spacing[0])), max(1, int(1.4 // spacing[1])), 1])
+        self.stride = np.array([max(1, int(2.1 // spacing[0])), max(1, int(2.1 // spacing[1])), 1])
         thin = np.pad(crop[:: self.stride[0], :: self.stride[1], :], 1)
         self.depth = ndimage.distance_transform_edt(thin, sampling=spacing * self.stride).astype(np.float32)[1:-1, 1:-1, 1:-1]
 
