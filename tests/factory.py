@@ -86,6 +86,17 @@ def write_series(folder: Path, hu: np.ndarray, spacing=(0.7, 0.8, 2.0), origin=(
     return paths
 
 
+def edit_headers(folder: Path, fn) -> Path:
+    """Apply ``fn(dataset)`` to every DICOM file in ``folder`` and save it back."""
+    import pydicom
+
+    for p in sorted(folder.iterdir()):
+        ds = pydicom.dcmread(p)
+        fn(ds)
+        ds.save_as(p)
+    return folder
+
+
 def lps_affine_as_ras(spacing, origin) -> np.ndarray:
     """RAS affine of an LPS-ordered axial grid (what LivSeg expects from a DICOM series)."""
     a = np.diag([-spacing[0], -spacing[1], spacing[2], 1.0])

@@ -13,7 +13,7 @@ import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import generate_uid
 
-from .factory import phantom, write_nifti, write_series
+from .factory import edit_headers, phantom, write_nifti, write_series
 
 ROOT = Path(__file__).resolve().parent
 DCMQI = ROOT / "data" / "dcmqi-ct3slice"
@@ -35,11 +35,8 @@ def _series(d: Path, n=4, **kw) -> list[Path]:
 
 
 def _edit_all(d: Path, fn, n=4) -> Path:
-    for p in _series(d, n):
-        ds = pydicom.dcmread(p)
-        fn(ds)
-        ds.save_as(p)
-    return d
+    _series(d, n)
+    return edit_headers(d, fn)
 
 
 def _nonimage(d: Path, sop_class: str, modality: str) -> Path:

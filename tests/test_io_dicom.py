@@ -14,7 +14,7 @@ from livseg_gui.io import list_series, load_volume
 from livseg_gui.io.loader import select_series
 
 from .conftest import DCMQI, SAMPLE
-from .factory import lps_affine_as_ras, phantom, slice_dataset, write_nifti, write_series
+from .factory import edit_headers, lps_affine_as_ras, phantom, slice_dataset, write_nifti, write_series
 
 
 def test_real_siemens_jpeg2000_series_loads():
@@ -165,40 +165,28 @@ def test_refuses_truncated_pixel_data(tmp_path):
 
 def test_refuses_rows_columns_disagreeing_with_pixels(tmp_path):
     write_series(tmp_path, phantom())
-    for p in tmp_path.iterdir():
-        ds = pydicom.dcmread(p)
-        ds.Rows = ds.Rows + 3
-        ds.save_as(p)
+    edit_headers(tmp_path, lambda ds: setattr(ds, "Rows", ds.Rows + 3))
     with pytest.raises(InputError, match="pixel data"):
         load_volume(tmp_path)
 
 
 def test_refuses_zero_pixel_spacing(tmp_path):
     write_series(tmp_path, phantom())
-    for p in tmp_path.iterdir():
-        ds = pydicom.dcmread(p)
-        ds.PixelSpacing = [0.0, 0.7]
-        ds.save_as(p)
+    edit_headers(tmp_path, lambda ds: setattr(ds, "PixelSpacing", [0.0, 0.7]))
     with pytest.raises(InputError, match="PixelSpacing"):
         load_volume(tmp_path)
 
 
 def test_refuses_zero_orientation(tmp_path):
     write_series(tmp_path, phantom())
-    for p in tmp_path.iterdir():
-        ds = pydicom.dcmread(p)
-        ds.ImageOrientationPatient = [0, 0, 0, 0, 0, 0]
-        ds.save_as(p)
+    edit_headers(tmp_path, lambda ds: setattr(ds, "ImageOrientationPatient", [0, 0, 0, 0, 0, 0]))
     with pytest.raises(InputError, match="orientation"):
         load_volume(tmp_path)
 
 
 def test_refuses_all_slices_at_one_position(tmp_path):
     write_series(tmp_path, phantom())
-    for p in tmp_path.iterdir():
-        ds = pydicom.dcmread(p)
-        ds.ImagePositionPatient = [0, 0, 0]
-        ds.save_as(p)
+    edit_headers(tmp_path, lambda ds: setattr(ds, "ImagePositionPatient", [0, 0, 0]))
     with pytest.raises(InputError, match="share one position"):
         load_volume(tmp_path)
 

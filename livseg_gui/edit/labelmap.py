@@ -129,20 +129,18 @@ class LabelMap:
         change.values = current
 
     def undo(self) -> Change | None:
-        if not self.undo_stack:
-            return None
-        change = self.undo_stack.pop()
-        self._swap(change)
-        self.redo_stack.append(change)
-        self._changed(change)
-        return change
+        return self._move(self.undo_stack, self.redo_stack)
 
     def redo(self) -> Change | None:
-        if not self.redo_stack:
+        return self._move(self.redo_stack, self.undo_stack)
+
+    def _move(self, source: list[Change], target: list[Change]) -> Change | None:
+        """Pop a change from one stack, swap its values into the map, push it on the other."""
+        if not source:
             return None
-        change = self.redo_stack.pop()
+        change = source.pop()
         self._swap(change)
-        self.undo_stack.append(change)
+        target.append(change)
         self._changed(change)
         return change
 

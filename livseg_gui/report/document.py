@@ -23,7 +23,6 @@ def build_report(
     rejected: list[dict] | None = None, now: _dt.datetime | None = None,
 ) -> dict:
     meta = volume.meta
-    blank = anonymise
 
     lesions = []
     for les in analysis.lesions:
@@ -44,16 +43,16 @@ def build_report(
         "coordinates": COORDINATES,
         "location_method": "approximate: geometric split of the liver's own volume; see LivSeg docs",
         "source": {
-            "path": "" if blank else meta.source_path,
+            "path": "" if anonymise else meta.source_path,
             "format": meta.source_format,
-            "patient_name": "" if blank else meta.patient_name,
-            "patient_id": "" if blank else meta.patient_id,
-            "study_date": "" if blank else meta.study_date,
+            "patient_name": "" if anonymise else meta.patient_name,
+            "patient_id": "" if anonymise else meta.patient_id,
+            "study_date": "" if anonymise else meta.study_date,
             "series_description": meta.series_description,
-            "series_uid": None if blank else meta.series_uid,
+            "series_uid": None if anonymise else meta.series_uid,
             "shape": list(volume.source.shape),
             "spacing_mm": [round(v, 4) for v in volume.spacing],
-            "anonymised": blank,
+            "anonymised": anonymise,
         },
         "model": model or {},
         "software": f"LivSeg {__version__}",

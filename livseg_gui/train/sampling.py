@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from ..labels import bounding_box
 from ..segment.preprocess import AIR_HU, PlaneBox, context_indices, normalise, plane_matrix
 from .datasets import Case
 from .synth_tumour import paste_random_tumours, perfusion_field
@@ -39,16 +40,10 @@ class Augment:
 
 def liver_bbox(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Inclusive index bounds of label >= 1, or None."""
-    idx = np.argwhere(labels >= 1) if labels.size < 5e6 else None
-    if idx is None:
-        objs = ndimage.find_objects((labels >= 1).astype(np.uint8))
-        if not objs or objs[0] is None:
-            return None
-        sl = objs[0]
-        return np.array([s.start for s in sl]), np.array([s.stop - 1 for s in sl])
-    if idx.size == 0:
+    box = bounding_box(labels >= 1)
+    if box is None:
         return None
-    return idx.min(axis=0), idx.max(axis=0)
+    return np.array([b.start for b in box]), np.array([b.stop - 1 for b in box])
 
 
 class Sampler:

@@ -493,7 +493,7 @@ class MainWindow(QtWidgets.QMainWindow):
         meta = self.session.volume.meta
         base = Path(meta.source_path)
         stem = base.name.removesuffix(".gz").removesuffix(".nii") if base.is_file() else base.name
-        default = str((base.parent if base.is_file() else base.parent) / f"{stem}_livseg{suffix}")
+        default = str(base.parent / f"{stem}_livseg{suffix}")
         path, _ = QtWidgets.QFileDialog.getSaveFileName(self, title, default, filt)
         return path or None
 
