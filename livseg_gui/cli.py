@@ -11,6 +11,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import InputError, LivSegError, UsageError
+from .logs import configure_logging
 
 log = logging.getLogger("livseg")
 
@@ -68,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s %(message)s")
+    configure_logging(args.debug)
     try:
         if args.selftest:
             from .selftest import run_selftest
@@ -183,8 +184,11 @@ def cmd_segment(args) -> int:
         from .measure import analyse
         from .report import build_report, write_csv, write_json, write_pdf
 
-        analysis = analyse(result.labels, volume)
-        report = build_report(analysis, volume, model=cascade.card.report_entry(), anonymise=args.anonymise)
+        prob = result.tumour_probability
+        analysis = analyse(result.labels, volume, confidence=prob.peak if prob else None)
+        candidates = [(f"C{i}", c) for i, c in enumerate(result.candidates, start=1)]
+        report = build_report(analysis, volume, model=cascade.card.report_entry(), anonymise=args.anonymise,
+                              candidates=candidates)
         report["timings_s"] = {"load": round(t_load, 3), **{k: round(v, 3) for k, v in result.timings.items()}}
         if args.json_out:
             write_json(report, args.json_out)

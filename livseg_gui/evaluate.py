@@ -8,7 +8,7 @@ from typing import TextIO
 
 import numpy as np
 
-from .measure.metrics import Overlap, lesion_recall
+from .measure.metrics import Overlap, lesion_detection
 from .segment import Cascade
 
 
@@ -22,7 +22,7 @@ def evaluate_cases(data: str | Path, models: str | Path | None, names: list[str]
     rows, liver_sum, tumour_sum = [], None, None
     hit_total = [0, 0]
     header = (f"{'case':<20} {'liver Dice':>10} {'Acc':>7} {'Sens':>7} {'Spec':>7} {'Eff':>7} | "
-              f"{'tum Dice':>8} {'Sens':>7} {'lesions>=10mm':>13} {'FP mL':>7} {'s':>6}")
+              f"{'tum Dice':>8} {'Sens':>7} {'found>=10mm':>11} {'precision':>9} {'FP mL':>7} {'cand':>4} {'s':>6}")
     if out:
         print(header, file=out)
     for ref in refs:
@@ -31,24 +31,29 @@ def evaluate_cases(data: str | Path, models: str | Path | None, names: list[str]
         res = cascade.run(case.volume)
         secs = time.perf_counter() - t0
         lo = Overlap.of(res.labels >= 1, case.labels >= 1)
-        to = Overlap.of(res.labels == 2, case.labels == 2)
-        hit, total = lesion_recall(res.labels == 2, case.labels == 2, case.volume.spacing)
-        fp_ml = to.fp * case.volume.voxel_volume_ml
         liver_sum = lo if liver_sum is None else liver_sum + lo
-        tumour_sum = to if tumour_sum is None else tumour_sum + to
-        hit_total[0] += hit
-        hit_total[1] += total
-        row = {"case": ref.name, "liver": lo.as_dict(), "tumour": to.as_dict(), "lesions_detected": hit,
-               "lesions_total": total, "tumour_fp_ml": fp_ml, "seconds": secs,
-               "has_tumour": bool((case.labels == 2).any())}
+        row = {"case": ref.name, "liver": lo.as_dict(), "seconds": secs, "tumour_labelled": case.tumour_labelled,
+               "has_tumour": case.tumour_labelled and bool((case.labels == 2).any()), "candidates": len(res.candidates)}
+        tum = f"{'n/a':>8} {'n/a':>7} {'n/a':>11} {'n/a':>9} {'n/a':>7}"
+        if case.tumour_labelled:  # a liver-only label says nothing about tumours: no tumour figures at all
+            to = Overlap.of(res.labels == 2, case.labels == 2)
+            det = lesion_detection(res.labels == 2, case.labels == 2, case.volume.spacing)
+            fp_ml = to.fp * case.volume.voxel_volume_ml
+            tumour_sum = to if tumour_sum is None else tumour_sum + to
+            hit_total[0] += det.found
+            hit_total[1] += det.total
+            row.update({"tumour": to.as_dict(), "lesions_detected": det.found, "lesions_total": det.total,
+                        "lesion_precision": det.precision, "predicted_lesions": det.predicted, "tumour_fp_ml": fp_ml})
+            prec = "n/a" if det.precision is None else f"{det.precision:.2f}"
+            dice = f"{to.dice:8.3f} {to.sensitivity:7.3f}" if row["has_tumour"] else f"{'n/a':>8} {'n/a':>7}"
+            tum = f"{dice} {f'{det.found}/{det.total}':>11} {prec:>9} {fp_ml:7.2f}"
         rows.append(row)
         if out:
-            tum = f"{to.dice:8.3f} {to.sensitivity:7.3f}" if row["has_tumour"] else f"{'n/a':>8} {'n/a':>7}"
             print(f"{ref.name:<20} {lo.dice:10.4f} {lo.accuracy:7.4f} {lo.sensitivity:7.4f} {lo.specificity:7.4f} "
-                  f"{lo.efficiency:7.4f} | {tum} {f'{hit}/{total}':>13} {fp_ml:7.2f} {secs:6.2f}", file=out)
+                  f"{lo.efficiency:7.4f} | {tum} {len(res.candidates):4d} {secs:6.2f}", file=out)
 
     def mean(key: str, part: str, only_tumour: bool = False) -> float:
-        vals = [r[part][key] for r in rows if r["has_tumour"] or not only_tumour]
+        vals = [r[part][key] for r in rows if (r["has_tumour"] or not only_tumour) and part in r]
         return float(np.mean(vals)) if vals else float("nan")
 
     summary = {
@@ -66,6 +71,8 @@ def evaluate_cases(data: str | Path, models: str | Path | None, names: list[str]
         m = summary["mean"]
         print(f"{'mean':<20} {m['liver']['dice']:10.4f} {m['liver']['accuracy']:7.4f} {m['liver']['sensitivity']:7.4f} "
               f"{m['liver']['specificity']:7.4f} {m['liver']['efficiency']:7.4f} | {m['tumour']['dice']:8.3f}", file=out)
-        print(f"global Dice: liver {summary['global_dice']['liver']:.4f}, tumour {summary['global_dice']['tumour']:.4f}; "
-              f"lesion recall (>=10 mm): {hit_total[0]}/{hit_total[1]}", file=out)
+        tumour_dice = summary["global_dice"]["tumour"]
+        print(f"global Dice: liver {summary['global_dice']['liver']:.4f}, tumour "
+              f"{'n/a' if tumour_dice is None else f'{tumour_dice:.4f}'}; lesions >= 10 mm found "
+              f"(>= 25 % covered): {hit_total[0]}/{hit_total[1]}", file=out)
     return summary

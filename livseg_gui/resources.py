@@ -7,11 +7,20 @@ from pathlib import Path
 
 
 def app_root() -> Path:
-    """Folder holding `models/` and `resources/`: the repo root, or the bundle's `_MEIPASS`."""
+    """Folder holding `models/` and `resources/`, the same way for every way the app can run:
+
+    - a PyInstaller bundle: its `_MEIPASS` folder;
+    - a regular install (wheel, sdist): `livseg_gui/_data/` in site-packages (see pyproject.toml);
+    - a source checkout or an editable install: the repository root.
+    """
     bundle = getattr(sys, "_MEIPASS", None)
     if bundle:
         return Path(bundle)
-    return Path(__file__).resolve().parent.parent
+    package = Path(__file__).resolve().parent
+    installed = package / "_data"
+    if (installed / "models").is_dir():
+        return installed
+    return package.parent
 
 
 def models_dir() -> Path:

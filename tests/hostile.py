@@ -17,6 +17,7 @@ from .factory import edit_headers, phantom, write_nifti, write_series
 
 ROOT = Path(__file__).resolve().parent
 DCMQI = ROOT / "data" / "dcmqi-ct3slice"
+SAMPLE = ROOT.parent / "resources" / "sample" / "ts-example-ct"
 
 
 def _nii(d: Path, name="ct.nii") -> Path:
@@ -209,6 +210,32 @@ def dicom_cases() -> dict:
             ds.BitsAllocated = ds.BitsStored = 8
             ds.HighBit = 7
             ds.PixelRepresentation = 0
+        return _edit_all(d, f)
+
+    def wrong_transfer_syntax(d):
+        """Plain 16-bit pixels whose file meta claims RLE Lossless: the decoder fails (and logs a traceback)."""
+        for p in _series(d):
+            raw = p.read_bytes()
+            explicit = str(pydicom.uid.ExplicitVRLittleEndian).encode() + b"\0"
+            assert explicit in raw
+            p.write_bytes(raw.replace(explicit, str(pydicom.uid.RLELossless).encode() + b"\0", 1))  # same length
+        return d
+
+    def truncated_jpeg2000(d):
+        """The bundled sample's JPEG 2000 slices with each codestream cut in half."""
+        from pydicom.encaps import encapsulate, generate_frames
+
+        for src in sorted(SAMPLE.glob("*.dcm"))[:3]:
+            ds = pydicom.dcmread(src)
+            frame = next(generate_frames(ds.PixelData, number_of_frames=1))
+            ds.PixelData = encapsulate([frame[: len(frame) // 2]])
+            ds.save_as(d / src.name)
+        return d
+
+    def bits8_holding_16(d):
+        """BitsAllocated says 8 while the pixel data holds 16-bit values (twice the bytes)."""
+        def f(ds):
+            ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
         return _edit_all(d, f)
 
     def mr(d):

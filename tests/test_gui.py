@@ -145,6 +145,7 @@ def test_autosave_and_restore_offer(qtbot, window, monkeypatch):
     vol = _open_sample(qtbot, window)
     tools.brush(window.session.labels, (120, 120, 5), 6, vol.spacing, 2)
     window.autosave()
+    assert window.saver.flush(10)
     snapshot = window.session.labels.data.copy()
     window.session.labels.mark_saved()
     # A fresh window on the same series offers to restore; answer yes.
@@ -155,6 +156,29 @@ def test_autosave_and_restore_offer(qtbot, window, monkeypatch):
         win2.open_path(str(SAMPLE))
     np.testing.assert_array_equal(win2.session.labels.data, snapshot)
     win2.session.labels.mark_saved()
+
+
+def test_ten_quick_strokes_all_land_while_autosave_runs(qtbot, window):
+    """Strokes 100 ms apart, each followed by an autosave: none is lost, and the last one is on disk."""
+    vol = _open_sample(qtbot, window)
+    axial = window.views[Plane.AXIAL]
+    window.tool_panel.set_tool("paint")
+    window.tool_panel.radius.setValue(3.0)
+    vp = axial.graphics.viewport()
+    k = axial.index
+    centres = [np.array([60 + 40 * (i % 5), 120 + 120 * (i // 5), k]) for i in range(10)]
+    for c in centres:
+        pos = _viewport_pos(axial, c)
+        qtbot.mousePress(vp, QtCore.Qt.MouseButton.LeftButton, pos=pos)
+        qtbot.mouseRelease(vp, QtCore.Qt.MouseButton.LeftButton, pos=pos)
+        window.autosave()  # what the debounce timer does, forced after every stroke
+        qtbot.wait(100)
+    labels = window.session.labels.data
+    assert all(labels[tuple(c)] > 0 for c in centres), "every stroke must land"
+    assert window.saver.flush(10)
+    rec = window.recovery.find(vol.meta.source_path, vol.meta.series_uid)
+    np.testing.assert_array_equal(rec.labels, labels)
+    assert rec.version == window.session.labels.version
 
 
 @needs_models

@@ -132,3 +132,30 @@ def test_selftest_in_a_network_less_namespace():
                           text=True, timeout=300, env={**os.environ})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "PASSED" in proc.stdout
+
+
+@pytest.mark.parametrize("name", ["wrong_transfer_syntax", "truncated_jpeg2000", "bits8_holding_16"])
+def test_decoder_failures_give_one_line_and_no_library_traceback(name, tmp_path):
+    """pydicom and Pillow log tracebacks and warn on a failed decode: none of it may reach stderr."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    path = dicom_cases()[name](folder)
+    for argv in (["info", str(path)], ["segment", str(path), "-o", str(tmp_path / "m.nii.gz")]):
+        proc = subprocess.run([sys.executable, "-m", "livseg_gui", *argv], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "LIVSEG_DATA_DIR": str(tmp_path / "data")})
+        assert proc.returncode == 3, proc.stderr
+        assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("livseg: error:"), proc.stderr
+    if name == "bits8_holding_16":
+        assert "BitsAllocated" in proc.stderr
+    # The details are kept for support, in the log file.
+    assert (tmp_path / "data" / "livseg.log").exists() or name == "bits8_holding_16"
+
+
+def test_a_single_slice_is_listed_but_not_segmented(tmp_path, capsys):
+    write_series(tmp_path / "one", phantom((64, 64, 1)))
+    assert main(["info", str(tmp_path / "one")]) == 0
+    capsys.readouterr()
+    assert main(["segment", str(tmp_path / "one"), "-o", str(tmp_path / "m.nii.gz")]) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "at least 3 slices" in err[0]
+    assert not (tmp_path / "m.nii.gz").exists()

@@ -12,7 +12,7 @@ import pytest
 
 from livseg_gui.io.volume import Metadata, make_volume
 from livseg_gui.measure import analyse
-from livseg_gui.measure.metrics import Overlap, lesion_recall
+from livseg_gui.measure.metrics import Overlap, lesion_detection
 from livseg_gui.report import build_report, write_csv, write_json, write_pdf
 
 SPACING = (0.7, 0.8, 2.5)
@@ -149,9 +149,26 @@ def test_overlap_metrics_known_answers():
     assert Overlap.of(np.zeros(5, bool), np.zeros(5, bool)).dice == 1.0
 
 
-def test_lesion_recall_counts_only_lesions_of_10mm_and_more():
+def test_lesion_detection_needs_a_quarter_of_a_lesion_of_10mm_or_more():
     shape = (60, 60, 60)
     sp = (1.0, 1.0, 1.0)
-    gt = _sphere(shape, (15, 15, 15), 8, sp) | _sphere(shape, (45, 45, 45), 3, sp) | _sphere(shape, (45, 15, 30), 7, sp)
-    pred = _sphere(shape, (15, 15, 15), 2, sp)
-    assert lesion_recall(pred, gt, sp) == (1, 2)
+    big_a, big_b = _sphere(shape, (15, 15, 15), 8, sp), _sphere(shape, (45, 15, 30), 7, sp)
+    gt = big_a | _sphere(shape, (45, 45, 45), 3, sp) | big_b
+    # A few voxels on a big lesion do not find it (the old criterion counted this as found).
+    speck = _sphere(shape, (15, 15, 15), 2, sp)
+    d = lesion_detection(speck, gt, sp)
+    assert (d.found, d.total, d.predicted, d.predicted_true) == (0, 2, 1, 1)
+    # Half of big_a (well over 25 %) plus a false lesion elsewhere.
+    half = big_a.copy()
+    half[:15] = False
+    false = _sphere(shape, (45, 45, 10), 4, sp)
+    d = lesion_detection(half | false, gt, sp)
+    assert (d.found, d.total, d.predicted, d.predicted_true) == (1, 2, 2, 1)
+    assert d.recall == 0.5 and d.precision == 0.5
+    # Exactly at the threshold: 25 % of the voxels.
+    idx = np.flatnonzero(big_b)
+    quarter = np.zeros(shape, bool)
+    quarter.flat[idx[: int(np.ceil(0.25 * idx.size))]] = True
+    assert lesion_detection(quarter, gt, sp).found == 1
+    quarter.flat[idx[int(np.ceil(0.25 * idx.size)) - 1]] = False
+    assert lesion_detection(quarter, gt, sp).found == 0

@@ -47,6 +47,29 @@ def test_reads_livseg_case_folders(tmp_path):
     assert [r.name for r in find_cases(tmp_path)] == ["a"]
 
 
+def test_case_json_tumour_labelled_false_keeps_a_case_from_the_tumour_net(tmp_path):
+    from livseg_gui.segment.preprocess import context_indices
+    from livseg_gui.train.sampling import Augment, NetSpec, Sampler
+
+    for name in ("liver-only", "full"):
+        (tmp_path / name).mkdir()
+        _write_case(tmp_path / name / "ct.nii.gz", tmp_path / name / "label.nii.gz", (64, 64, 10))
+    (tmp_path / "liver-only" / "case.json").write_text('{"tumour_labelled": false, "note": "tumours inside label 1"}')
+    refs = {r.name: r for r in find_cases(tmp_path)}
+    assert refs["liver-only"].tumour_labelled is False and refs["full"].tumour_labelled is True
+    cases = [load_case(r) for r in refs.values()]
+    assert [c.tumour_labelled for c in cases] == [True, False] or [c.tumour_labelled for c in cases] == [False, True]
+    tumour = Sampler(cases, NetSpec("tumour", size=32, window=(-100, 200)), Augment(), seed=0)
+    liver = Sampler(cases, NetSpec("liver", size=32, window=(-200, 250), mm_per_px=2.5), Augment(), seed=0)
+    assert [it[0].name for it in tumour.items] == ["full"]
+    assert sorted(it[0].name for it in liver.items) == ["full", "liver-only"]
+    # Context channels a fixed number of millimetres apart: 5 mm steps on 2 mm slices -> every other slice.
+    assert list(context_indices(5, 10, 5, stride=2)) == [1, 3, 5, 7, 9]
+    (tmp_path / "full" / "case.json").write_text("not json")
+    with pytest.raises(Exception, match="case.json"):
+        find_cases(tmp_path)
+
+
 @pytest.mark.parametrize("diameter", [4.0, 12.0, 30.0])
 def test_synthetic_tumour_has_the_requested_size_inside_the_liver(diameter):
     rng = np.random.default_rng(1)
@@ -54,7 +77,7 @@ def test_synthetic_tumour_has_the_requested_size_inside_the_liver(diameter):
     labels = np.zeros(shape, np.uint8)
     labels[10:110, 10:110, 5:35] = 1
     hu = np.full(shape, 100.0, np.float32)
-    assert paste_tumour(hu, labels, sp, diameter, rng, center=(60, 60, 20))
+    assert paste_tumour(hu, labels, sp, diameter, rng, center=(60, 60, 20), kind="hypo")
     tumour = labels == 2
     comp, n = ndimage.label(tumour)
     assert n >= 1

@@ -20,6 +20,27 @@ class Session:
         self._statuses: list[tuple[np.ndarray, str]] = []  # (centroid mm, status)
         self._geometry: tuple[int, LiverGeometry] | None = None
         self._analysis: tuple[int, LiverAnalysis] | None = None
+        # From the last automatic run (segment.confidence): the tumour net's probabilities and the
+        # below-threshold candidates. Whether a candidate is confirmed is read off the labels, so undo
+        # and redo keep it right without bookkeeping.
+        self.tumour_probability = None
+        self.candidates: list = []
+
+    def set_segmentation(self, result) -> None:
+        """Take a cascade result (labels, candidates, probabilities) as one undo step."""
+        self.labels.replace_all("segment", result.labels)
+        self.segmented_version = self.labels.version
+        self.tumour_probability = result.tumour_probability
+        self.candidates = list(result.candidates)
+        self._analysis = None
+
+    def pending_candidates(self) -> list[tuple[str, object]]:
+        """(name, candidate) for every candidate not yet confirmed; names are stable ("C1", "C2", ...)."""
+        out = []
+        for i, c in enumerate(self.candidates, start=1):
+            if (self.labels.data[c.box][c.mask] == 2).mean() < 0.5:
+                out.append((f"C{i}", c))
+        return out
 
     @property
     def edited_since_segmentation(self) -> bool:
@@ -36,7 +57,8 @@ class Session:
             return self._analysis[1]
         if not self._geometry or self._geometry[0] != lm.liver_version:
             self._geometry = (lm.liver_version, LiverGeometry(lm.data >= 1, np.asarray(self.volume.spacing)))
-        result = analyse(lm.data, self.volume, self._geometry[1])
+        prob = self.tumour_probability
+        result = analyse(lm.data, self.volume, self._geometry[1], confidence=prob.peak if prob else None)
         for les in result.lesions:
             les.status = self._status_near(np.array(les.centroid_mm))
         self._analysis = (lm.version, result)

@@ -198,3 +198,10 @@ def reject_lesion(lm: LabelMap, lesion_voxel, number: int) -> Change | None:
     new = lm.data[box].copy()
     new[region[box]] = LIVER
     return lm.apply(f"reject lesion {number}", box, new)
+
+
+def confirm_candidate(lm: LabelMap, box: tuple[slice, slice, slice], mask: np.ndarray, name: str) -> Change | None:
+    """Make a below-threshold tumour candidate a lesion: its voxels become tumour (one undo step)."""
+    new = lm.data[box].copy()
+    new[mask] = TUMOUR
+    return lm.apply(f"confirm {name}", box, new)

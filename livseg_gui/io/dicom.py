@@ -258,12 +258,7 @@ def probe_pixels(series: DicomSeries) -> None:
             ds = pydicom.dcmread(str(path), force=True, defer_size=1024)
             if "PixelData" not in ds:
                 raise InputError(f"{path.name}: no pixel data (7FE0,0010)")
-            ts = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
-            if ts is not None and not ts.is_compressed:
-                expected = rows * cols * int(ds.BitsAllocated) // 8 * int(ds.get("SamplesPerPixel", 1))
-                length = ds["PixelData"].length if hasattr(ds["PixelData"], "length") else len(ds.PixelData)
-                if length < expected:
-                    raise InputError(f"{path.name}: pixel data is truncated ({length} of {expected} bytes)")
+            _check_pixel_length(ds, path, rows, cols)
         except InputError as exc:
             s.problem = str(exc)
             return
@@ -326,6 +321,28 @@ def load_series(series: DicomSeries) -> Volume:
     return make_volume(array, ras, meta, notes)
 
 
+def _check_pixel_length(ds: Dataset, path: Path, rows: int, cols: int) -> None:
+    """Native (uncompressed) pixel data must be exactly Rows x Columns x BitsAllocated/8 x SamplesPerPixel
+    x frames bytes (plus one pad byte when that is odd); otherwise the header lies about the pixels and
+    decoding would give garbage, e.g. 16-bit values read as 8-bit."""
+    ts = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
+    if ts is not None and ts.is_compressed:
+        return  # encapsulated: the decoder checks its own stream
+    bits = int(ds.BitsAllocated)
+    spp = int(ds.get("SamplesPerPixel", 1) or 1)
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    expected = (rows * cols * bits * spp * frames + 7) // 8
+    elem = ds["PixelData"]
+    length = elem.length if hasattr(elem, "length") else len(ds.PixelData)
+    if length < expected:
+        raise InputError(f"{path.name}: pixel data is truncated ({length} of {expected} bytes)")
+    if length > expected + expected % 2:
+        raise InputError(
+            f"{path.name}: pixel data holds {length} bytes but Rows x Columns x BitsAllocated/8 x SamplesPerPixel "
+            f"x frames = {rows} x {cols} x {bits}/8 x {spp} x {frames} = {expected}: the header (0028,0100) "
+            "BitsAllocated does not describe these pixels")
+
+
 def _decode(path: Path, rows: int, cols: int) -> np.ndarray:
     """One slice in HU (rows, cols); every failure is an InputError naming the file."""
     try:
@@ -347,13 +364,14 @@ def _decode_unchecked(path: Path, rows: int, cols: int) -> np.ndarray:
         raise InputError(f"{path.name}: colour image (SamplesPerPixel {ds.SamplesPerPixel}); CT must be greyscale")
     if int(ds.Rows) != rows or int(ds.Columns) != cols:
         raise InputError(f"{path.name}: size {ds.Rows}x{ds.Columns} differs from the series")
+    _check_pixel_length(ds, path, rows, cols)
     try:
         raw = ds.pixel_array
     except Exception as exc:
         ts = ds.file_meta.get("TransferSyntaxUID", "?") if hasattr(ds, "file_meta") else "?"
-        raise InputError(
-            f"{path.name}: pixel data cannot be decoded (transfer syntax {ts}): {str(exc).splitlines()[0][:160]}"
-        ) from None
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()] or [type(exc).__name__]
+        reason = lines[0] if not lines[0].endswith(":") or len(lines) < 2 else f"{lines[0]} {lines[1]}"
+        raise InputError(f"{path.name}: pixel data cannot be decoded (transfer syntax {ts}): {reason[:200]}") from None
     if raw.shape != (rows, cols):
         raise InputError(f"{path.name}: pixel data shape {raw.shape} does not match Rows x Columns {rows}x{cols}")
     try:

@@ -10,6 +10,7 @@ centres of the boundary plus one voxel, so a sphere of diameter d measures d +/-
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -42,6 +43,7 @@ class Lesion:
     segment: str  # approximate Couinaud segment
     depth_mm: float  # distance from the lesion to the liver surface
     status: str = "unreviewed"  # "accepted", "rejected" or "unreviewed"
+    confidence: float | None = None  # the tumour net's peak probability in it; None if drawn by hand
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -144,8 +146,15 @@ class LiverGeometry:
         return max(0.0, d - float(np.max(spacing * self.stride)) / 2)
 
 
-def analyse(labels: np.ndarray, volume: Volume, geometry: LiverGeometry | None = None) -> LiverAnalysis:
-    """Measure the liver and every lesion of a canonical label map."""
+ConfidenceFn = Callable[[tuple[slice, slice, slice], np.ndarray], "float | None"]
+
+
+def analyse(labels: np.ndarray, volume: Volume, geometry: LiverGeometry | None = None,
+            confidence: ConfidenceFn | None = None) -> LiverAnalysis:
+    """Measure the liver and every lesion of a canonical label map.
+
+    ``confidence(box, mask)`` gives a lesion's model confidence (e.g. ``TumourProbability.peak``).
+    """
     spacing = np.asarray(volume.spacing, dtype=np.float64)
     voxel_ml = volume.voxel_volume_ml
     if geometry is None:
@@ -175,6 +184,7 @@ def analyse(labels: np.ndarray, volume: Volume, geometry: LiverGeometry | None =
         extent = _longest_chord(bpts)[0] + float(spacing.mean())
         depth = geometry.depth_mm(coords + loc_off, spacing)
         frame = geometry.frame
+        glob = tuple(slice(int(o), int(o) + n) for o, n in zip(loc_off, m.shape))
         lesions.append(Lesion(
             number=0,
             volume_ml=count * voxel_ml,
@@ -192,6 +202,7 @@ def analyse(labels: np.ndarray, volume: Volume, geometry: LiverGeometry | None =
             lobe=frame.lobe(centroid) if frame else "",
             segment=frame.segment(centroid) if frame else "",
             depth_mm=depth,
+            confidence=confidence(glob, m) if confidence else None,
         ))
     lesions.sort(key=lambda les: -les.volume_ml)
     for i, les in enumerate(lesions, start=1):

@@ -13,15 +13,18 @@ from ..measure.lesions import COORDINATES, LiverAnalysis
 
 LESION_FIELDS = (
     "number", "status", "volume_ml", "longest_diameter_mm", "short_axis_mm", "max_extent_mm",
-    "centroid_mm", "slice", "slice_range", "lobe", "segment", "depth_mm", "hu_mean", "hu_std",
+    "centroid_mm", "slice", "slice_range", "lobe", "segment", "depth_mm", "hu_mean", "hu_std", "confidence",
 )
+CANDIDATE_NOTE = ("candidates: regions the tumour net marked below its operating threshold; they are not in the "
+                  "mask, the tumour volume, the burden or the lesion count until a user confirms them")
 NOTICE = "Research use only. Not for diagnosis or treatment decisions."
 
 
 def build_report(
     analysis: LiverAnalysis, volume: Volume, model: dict | None = None, anonymise: bool = False,
-    rejected: list[dict] | None = None, now: _dt.datetime | None = None,
+    rejected: list[dict] | None = None, now: _dt.datetime | None = None, candidates: list | None = None,
 ) -> dict:
+    """``candidates``: (name, :class:`~livseg_gui.segment.confidence.Candidate`) pairs still pending."""
     meta = volume.meta
 
     lesions = []
@@ -40,6 +43,8 @@ def build_report(
         "lesion_count": len(analysis.lesions),
         "liver_extent_mm": [round(v, 1) for v in analysis.liver_extent_mm],
         "lesions": lesions,
+        "candidates": [_candidate(name, c, volume) for name, c in candidates or []],
+        "candidate_note": CANDIDATE_NOTE,
         "coordinates": COORDINATES,
         "location_method": "approximate: geometric split of the liver's own volume; see LivSeg docs",
         "source": {
@@ -59,6 +64,13 @@ def build_report(
         "generated_at": (now or _dt.datetime.now().astimezone()).isoformat(timespec="seconds"),
         "notice": NOTICE,
     }
+
+
+def _candidate(name: str, cand, volume: Volume) -> dict:
+    centroid = cand.centroid_voxel
+    return {"name": name, "confidence": round(cand.confidence, 3), "volume_ml": round(cand.volume_ml, 3),
+            "centroid_mm": _round([float(v) for v in volume.voxel_to_lps(centroid)]),
+            "slice": int(round(centroid[2])) + 1}
 
 
 def _round(v):

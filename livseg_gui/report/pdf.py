@@ -67,6 +67,8 @@ def write_pdf(report: dict, analysis: LiverAnalysis, volume: Volume, labels: np.
         ["Lesions", str(report["lesion_count"])],
         ["Total tumour volume", f"{report['tumour_volume_ml']:.2f} mL"],
         ["Tumour burden", f"{report['burden_percent']:.2f} % of liver volume"],
+        *([["Unconfirmed candidates", f"{len(report['candidates'])} (not counted above; review in the viewer)"]]
+          if report.get("candidates") else []),
     ], col_widths=[60, 120], header=False))
 
     story.append(Paragraph("Lesions", styles["Heading2"]))

@@ -20,8 +20,9 @@ from ..errors import Cancelled, InputError
 from ..io.volume import Volume
 from ..labels import bounding_box
 from ..resources import models_dir
+from .confidence import Candidate, TumourProbability
 from .modelcard import ModelCard, load_card
-from .preprocess import PlaneBox, from_net_plane, normalise, to_net_plane
+from .preprocess import PlaneBox, context_stride, from_net_plane, normalise, slice_box, to_net_plane
 from .runner import NetRunner, sigmoid
 
 log = logging.getLogger("livseg.segment")
@@ -32,6 +33,7 @@ SlabFn = Callable[[int, int, np.ndarray], None]
 
 SLAB = 32  # slices resampled at a time
 MIN_INPLANE = 32  # voxels; smaller images cannot be a CT slice
+MIN_SLICES = 3  # fewer cannot give a volume, nor the nets' neighbouring-slice context
 
 
 @dataclass
@@ -39,6 +41,8 @@ class SegmentationResult:
     labels: np.ndarray  # uint8, canonical grid: 0 background, 1 liver, 2 tumour
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    candidates: list[Candidate] = field(default_factory=list)  # below the operating threshold: not in labels
+    tumour_probability: TumourProbability | None = None
 
 
 def _label(mask: np.ndarray, structure: np.ndarray | None = None) -> tuple[np.ndarray, int]:
@@ -92,15 +96,16 @@ class Cascade:
     """Load both nets once; call :meth:`run` for each volume."""
 
     def __init__(self, models: str | Path | None = None, threads: int = 0, batch: int = 16,
-                 min_lesion_ml: float = 0.05, min_peak_probability: float = 0.8, liver_only: bool = False):
+                 min_lesion_ml: float = 0.05, lesion_threshold: float | None = None, liver_only: bool = False):
         self.card: ModelCard = load_card(models or models_dir())
         self.liver = NetRunner(self.card.net("liver"), threads)
         self.tumour = None if liver_only else NetRunner(self.card.net("tumour"), threads)
         self.batch = batch
-        # A lesion is kept only if it is at least this big and the net was this sure somewhere in it;
-        # faint, thin responses along vessels at the liver's edge are dropped (fixed a priori, not tuned).
+        # A component is a lesion when it is at least this big and the net's peak probability in it reaches
+        # the operating threshold chosen on validation (model card); weaker ones become candidates.
         self.min_lesion_ml = min_lesion_ml
-        self.min_peak_probability = min_peak_probability
+        card_threshold = self.card.raw.get("nets", {}).get("tumour", {}).get("lesion_threshold", 0.8)
+        self.lesion_threshold = float(lesion_threshold if lesion_threshold is not None else card_threshold)
 
     # -- stages -------------------------------------------------------------------------
     def run(self, volume: Volume, progress: ProgressFn | None = None, cancel: CancelFn | None = None,
@@ -110,11 +115,16 @@ class Cascade:
         x, y, nz = volume.shape
         if min(x, y) < MIN_INPLANE:
             raise InputError(f"volume is too small for the nets: {x}x{y} voxels per slice (need at least {MIN_INPLANE})")
+        if nz < MIN_SLICES:
+            raise InputError(f"only {nz} slice{'s' if nz != 1 else ''}: segmentation needs a CT series of at least "
+                             f"{MIN_SLICES} slices (a single image has no volume to measure)")
         result = SegmentationResult(labels=volume.new_labels())
         t0 = time.perf_counter()
-        liver_prob = self._liver_probabilities(volume, progress, cancel, on_slab)
+        card = self.liver.card
+        box = slice_box(volume.array, volume.spacing[:2], card.input_size, card.mm_per_px)
+        liver_prob = self._liver_probabilities(volume, box, progress, cancel, on_slab)
         t1 = time.perf_counter()
-        liver = self._liver_mask(volume, liver_prob, result, cancel)
+        liver = self._liver_mask(volume, box, liver_prob, result, cancel)
         del liver_prob  # free it before the tumour stage: peak memory is what limits big CTs
         t2 = time.perf_counter()
         result.labels[liver] = 1
@@ -127,18 +137,17 @@ class Cascade:
         progress(1.0, "done")
         return result
 
-    def _liver_probabilities(self, vol: Volume, progress: ProgressFn, cancel: CancelFn,
+    def _liver_probabilities(self, vol: Volume, box: PlaneBox, progress: ProgressFn, cancel: CancelFn,
                              on_slab: SlabFn | None) -> np.ndarray:
         card = self.liver.card
-        box = PlaneBox.whole_slice(vol.shape[:2])
         nz = vol.shape[2]
         probs = np.zeros((card.input_size, card.input_size, nz), np.float32)
-        half = card.context // 2
+        reach = (card.context // 2) * context_stride(vol.spacing[2], card.context_step_mm)
         for k0 in range(0, nz, SLAB):
             k1 = min(nz, k0 + SLAB)
-            lo, hi = max(0, k0 - half), min(nz, k1 + half)
+            lo, hi = max(0, k0 - reach), min(nz, k1 + reach)
             planes = normalise(to_net_plane(vol.array[:, :, lo:hi], box, card.input_size), card.hu_window)
-            self._infer(self.liver, planes, np.arange(k0, k1) - lo, lo, nz, probs, cancel)
+            self._infer(self.liver, planes, np.arange(k0, k1) - lo, lo, nz, probs, cancel, vol.spacing[2])
             if on_slab is not None:
                 full = from_net_plane(probs[:, :, k0:k1], box, vol.shape[:2]) > card.threshold
                 on_slab(k0, k1, full.astype(np.uint8))
@@ -146,21 +155,23 @@ class Cascade:
         return probs
 
     def _infer(self, net: NetRunner, planes: np.ndarray, local_ks: np.ndarray, offset: int, nz: int,
-               out: np.ndarray, cancel: CancelFn) -> None:
+               out: np.ndarray, cancel: CancelFn, slice_mm: float) -> None:
         """Run ``net`` on slices ``local_ks`` of ``planes`` (clamping context at the volume's ends)."""
         ctx = net.card.context
+        stride = context_stride(slice_mm, net.card.context_step_mm)
+        steps = stride * np.arange(-(ctx // 2), ctx // 2 + 1)
         for i in range(0, len(local_ks), self.batch):
             if cancel():
                 raise Cancelled("segmentation cancelled")
             ks = local_ks[i : i + self.batch]
             # Clamp neighbours to the volume, not to the slab, so slab edges see true context.
-            half = ctx // 2
-            glob = np.clip(ks[:, None] + offset + np.arange(-half, half + 1)[None, :], 0, nz - 1) - offset
+            glob = np.clip(ks[:, None] + offset + steps[None, :], 0, nz - 1) - offset
             glob = np.clip(glob, 0, planes.shape[2] - 1)
             batch = np.ascontiguousarray(np.moveaxis(planes[:, :, glob], (2, 3), (0, 1)))
             out[:, :, ks + offset] = np.moveaxis(sigmoid(net.logits(batch)), 0, 2)
 
-    def _liver_mask(self, vol: Volume, probs: np.ndarray, result: SegmentationResult, cancel: CancelFn) -> np.ndarray:
+    def _liver_mask(self, vol: Volume, box: PlaneBox, probs: np.ndarray, result: SegmentationResult,
+                    cancel: CancelFn) -> np.ndarray:
         card = self.liver.card
         mask = probs > card.threshold
         comp, n = _label(mask)
@@ -173,7 +184,6 @@ class Cascade:
         del comp
         keep = ndimage.binary_dilation(keep, iterations=1)
         probs *= keep
-        box = PlaneBox.whole_slice(vol.shape[:2])
         region = _source_region(keep, box, vol.shape[:2])
         zs = np.flatnonzero(keep.any(axis=(0, 1)))
         for k0 in range(int(zs[0]), int(zs[-1]) + 1, SLAB):
@@ -216,26 +226,34 @@ class Cascade:
         box = PlaneBox.around(lo[:2], hi[:2], (sx, sy), card.roi_margin_mm or 10.0)
         z0, z1 = int(lo[2]), int(hi[2]) + 1
         nz = vol.shape[2]
-        half = card.context // 2
+        reach = (card.context // 2) * context_stride(vol.spacing[2], card.context_step_mm)
         # Probabilities inside the liver's bounding box only, quantised to uint8 to stay small.
         prob = np.zeros(liver[sl].shape, np.uint8, order="F")
         net_probs = np.zeros((card.input_size, card.input_size, nz), np.float32)
         for k0 in range(z0, z1, SLAB):
             k1 = min(z1, k0 + SLAB)
-            a, b = max(0, k0 - half), min(nz, k1 + half)
+            a, b = max(0, k0 - reach), min(nz, k1 + reach)
             planes = normalise(to_net_plane(vol.array[:, :, a:b], box, card.input_size), card.hu_window)
-            self._infer(self.tumour, planes, np.arange(k0, k1) - a, a, nz, net_probs, cancel)
+            self._infer(self.tumour, planes, np.arange(k0, k1) - a, a, nz, net_probs, cancel, vol.spacing[2])
             part = from_net_plane(net_probs[:, :, k0:k1], box, vol.shape[:2], region=(sl[0], sl[1]))
             prob[:, :, k0 - z0 : k1 - z0] = np.rint(part * 255)
             progress(0.7 + 0.3 * (k1 - z0) / max(1, z1 - z0), "tumour")
         crop = (prob > card.threshold * 255) & liver[sl]
+        result.tumour_probability = TumourProbability(sl, prob)
         comp, n = _label(crop, structure=np.ones((3, 3, 3), bool))
         if n:
             index = np.arange(1, n + 1)
             sizes = ndimage.sum_labels(crop, comp, index) * vol.voxel_volume_ml
             peaks = ndimage.maximum(prob, comp, index) / 255.0
+            big = sizes >= self.min_lesion_ml
             keep = np.zeros(n + 1, bool)
-            keep[1:] = (sizes >= self.min_lesion_ml) & (peaks >= self.min_peak_probability)
+            keep[1:] = big & (peaks >= self.lesion_threshold)
+            objects = ndimage.find_objects(comp)
+            for i in np.flatnonzero(big & (peaks < self.lesion_threshold)) + 1:
+                box = objects[i - 1]
+                glob = tuple(slice(b.start + o.start, b.stop + o.start) for b, o in zip(box, sl))
+                result.candidates.append(Candidate(glob, comp[box] == i, float(peaks[i - 1]), float(sizes[i - 1])))
+            result.candidates.sort(key=lambda c: -c.confidence)
             crop = keep[comp]
         labels = result.labels[sl]
         labels[crop] = 2

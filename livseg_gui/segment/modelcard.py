@@ -23,6 +23,8 @@ class NetCard:
     threshold: float
     roi_margin_mm: float | None
     architecture: str
+    mm_per_px: float | None = None  # None: the whole slice is resampled to input_size (older models)
+    context_step_mm: float | None = None  # None: adjacent slices as context (older models)
 
     def verify(self) -> None:
         if not self.path.is_file():
@@ -51,6 +53,8 @@ class ModelCard:
                 threshold=float(e.get("threshold", 0.5)),
                 roi_margin_mm=float(e["roi_margin_mm"]) if e.get("roi_margin_mm") is not None else None,
                 architecture=str(e.get("architecture", "")),
+                mm_per_px=float(e["mm_per_px"]) if e.get("mm_per_px") else None,
+                context_step_mm=float(e["context_step_mm"]) if e.get("context_step_mm") else None,
             )
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise ModelError(f"{self.folder / CARD_JSON}: entry for the {name} net is missing or incomplete ({exc})") from None

@@ -96,14 +96,50 @@ def normalise(hu: np.ndarray, window: tuple[float, float]) -> np.ndarray:
     return out
 
 
-def context_indices(k: int, n_slices: int, context: int) -> np.ndarray:
-    """Indices of slice k and its neighbours (clamped at the volume's ends)."""
+def context_indices(k: int, n_slices: int, context: int, stride: int = 1) -> np.ndarray:
+    """Indices of slice k and its neighbours ``stride`` slices apart (clamped at the volume's ends)."""
     half = context // 2
-    return np.clip(np.arange(k - half, k + half + 1), 0, n_slices - 1)
+    return np.clip(k + stride * np.arange(-half, half + 1), 0, n_slices - 1)
 
 
-def stack_25d(planes: np.ndarray, ks: np.ndarray, context: int) -> np.ndarray:
+def context_stride(slice_mm: float, step_mm: float | None) -> int:
+    """How many slices apart the net's neighbouring channels are, so they sit ``step_mm`` apart.
+
+    Fixed millimetres (not a fixed slice count) make a 1 mm and a 5 mm scan show the net the same
+    anatomical context. None keeps adjacent slices (the older models' convention).
+    """
+    if not step_mm or slice_mm <= 0:
+        return 1
+    return max(1, int(round(step_mm / slice_mm)))
+
+
+def stack_25d(planes: np.ndarray, ks: np.ndarray, context: int, stride: int = 1) -> np.ndarray:
     """From resampled planes (S, S, n), build net input (len(ks), context, S, S) float32."""
     n = planes.shape[2]
-    idx = np.stack([context_indices(int(k), n, context) for k in ks])  # (b, context)
+    idx = np.stack([context_indices(int(k), n, context, stride) for k in ks])  # (b, context)
     return np.ascontiguousarray(np.moveaxis(planes[:, :, idx], (2, 3), (0, 1)))
+
+
+def body_center(hu: np.ndarray) -> tuple[float, float]:
+    """In-plane centroid (x, y) of the body (HU > -500) on a thinned grid; the image centre if none."""
+    step_z = max(1, hu.shape[2] // 24)
+    body = np.asarray(hu[::4, ::4, ::step_z]) > -500
+    if not body.any():
+        return ((hu.shape[0] - 1) / 2.0, (hu.shape[1] - 1) / 2.0)
+    xs, ys = np.nonzero(body.any(axis=2) if body.ndim == 3 else body)[:2]
+    # Weight by how many slices show body there, so the table (thin, posterior) barely moves it.
+    w = body.sum(axis=2)[xs, ys].astype(np.float64)
+    return (float(np.average(xs, weights=w) * 4), float(np.average(ys, weights=w) * 4))
+
+
+def slice_box(hu: np.ndarray, spacing_xy: tuple[float, float], size: int, mm_per_px: float | None) -> PlaneBox:
+    """The whole-slice box the liver net sees.
+
+    With ``mm_per_px`` the box is ``size * mm_per_px`` millimetres wide, centred on the body, so every
+    scanner's field of view shows the net the same physical scale; without it, the whole slice
+    (the older models' convention, still used by the baseline).
+    """
+    if not mm_per_px:
+        return PlaneBox.whole_slice(hu.shape[:2])
+    px_mm = float(np.mean(spacing_xy))
+    return PlaneBox(center=body_center(hu), side=size * mm_per_px / px_mm)

@@ -21,6 +21,10 @@ CASE_ORIGINS = {
     "ts-example-dicom": ("TotalSegmentator example DICOM (the bundled sample), liver label is model output",
                          "Apache-2.0"),
     "dcmqi-3slice": ("QIICR/dcmqi 3-slice GE liver CT, manual liver label", "BSD-3"),
+    "ircadb-01": ("3D-IRCADb-01 patient 1; manual liver label that includes its tumours (case.json "
+                  "tumour_labelled false: liver net only)", "IRCAD terms: non-commercial research, no redistribution"),
+    "lits-resized64": ("a LiTS volume downsampled to 64x64x33 (spacing estimated), from a public repository's MIT test data",
+                       "LiTS terms (CC BY-NC-SA 4.0)"),
 }
 TERMS = ("The bundled weights are for research use only, non-commercial, because they were trained on data under "
          "the IRCAD and LiTS terms. Not a medical device; not for diagnosis.")
@@ -50,14 +54,26 @@ def add_validation(folder: str | Path, summary: dict) -> dict:
     card = load_card_json(folder)
     card["validation"] = {
         "method": "full cascade (livseg evaluate) on the source grid; cases never used for training",
-        "cases": {r["case"]: {"liver": _short(r["liver"]), "tumour": _short(r["tumour"]) if r["has_tumour"] else None,
-                              "lesions_10mm": [r["lesions_detected"], r["lesions_total"]],
-                              "tumour_fp_ml": round(r["tumour_fp_ml"], 2), "seconds": round(r["seconds"], 2)}
-                  for r in summary["cases"]},
+        "cases": {r["case"]: _case_entry(r) for r in summary["cases"]},
+        "criteria": "a lesion >= 10 mm (equivalent-sphere diameter) is found when predicted tumour covers >= 25 % "
+                    "of its voxels; precision = predicted lesions touching a true lesion / predicted lesions; "
+                    "FP mL = predicted tumour outside true tumour; cases with tumour_labelled false have no tumour figures",
         "mean": {k: _short(v) for k, v in summary["mean"].items()},
         "global_dice": {k: (round(v, 4) if v is not None else None) for k, v in summary["global_dice"].items()},
     }
     return save_card(folder, card)
+
+
+def _case_entry(r: dict) -> dict:
+    entry = {"liver": _short(r["liver"]), "tumour": _short(r["tumour"]) if r["has_tumour"] else None,
+             "seconds": round(r["seconds"], 2), "candidates": r.get("candidates", 0),
+             "tumour_labelled": r.get("tumour_labelled", True)}
+    if r.get("tumour_labelled", True):
+        precision = r.get("lesion_precision")
+        entry.update({"lesions_10mm": [r["lesions_detected"], r["lesions_total"]],
+                      "lesion_precision": None if precision is None else round(precision, 3),
+                      "predicted_lesions": r.get("predicted_lesions"), "tumour_fp_ml": round(r["tumour_fp_ml"], 2)})
+    return entry
 
 
 def _short(m: dict) -> dict:
@@ -88,15 +104,21 @@ def render_markdown(card: dict) -> str:
         lines.append("")
     val = card.get("validation")
     if val:
-        lines += ["## Validation (full cascade, source grid)", "", val["method"], "",
-                  "| case | liver Dice | Acc | Sens | Spec | Eff | tumour Dice | tumour Sens | lesions >= 10 mm found | tumour FP mL | s |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+        lines += ["## Validation (full cascade, source grid)", "", val["method"], "", val.get("criteria", ""), "",
+                  "| case | liver Dice | Acc | Sens | Spec | Eff | tumour Dice | tumour Sens | lesions >= 10 mm found "
+                  "| lesion precision | tumour FP mL | candidates | s |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for case, r in val["cases"].items():
             lv, tu = r["liver"], r["tumour"]
             tum = f"{tu['dice']:.3f} | {tu['sensitivity']:.3f}" if tu else "n/a | n/a"
+            if "lesions_10mm" in r:
+                prec = "n/a" if r.get("lesion_precision") is None else f"{r['lesion_precision']:.2f}"
+                det = f"{r['lesions_10mm'][0]}/{r['lesions_10mm'][1]} | {prec} | {r['tumour_fp_ml']}"
+            else:
+                det = "n/a (tumours not labelled) | n/a | n/a"
             lines.append(f"| {case} | {lv['dice']:.4f} | {lv['accuracy']:.4f} | {lv['sensitivity']:.4f} | "
-                         f"{lv['specificity']:.4f} | {lv['efficiency']:.4f} | {tum} | {r['lesions_10mm'][0]}/{r['lesions_10mm'][1]} | "
-                         f"{r['tumour_fp_ml']} | {r['seconds']} |")
+                         f"{lv['specificity']:.4f} | {lv['efficiency']:.4f} | {tum} | {det} | {r.get('candidates', '')} | "
+                         f"{r['seconds']} |")
         lines += ["", f"Global Dice: liver {val['global_dice']['liver']}, tumour {val['global_dice']['tumour']}", ""]
     if card.get("selection"):
         lines += ["## Model selection", "", card["selection"], ""]

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,9 @@ class CaseRef:
     name: str
     ct: Path
     label: Path
+    # False when label 1 covers liver and tumour alike (case.json "tumour_labelled": false): such a
+    # case may teach the liver net, never the tumour net, and has no tumour figures in `evaluate`.
+    tumour_labelled: bool = True
 
 
 @dataclass
@@ -30,6 +34,21 @@ class Case:
     name: str
     volume: Volume
     labels: np.ndarray  # uint8 on the canonical grid
+    tumour_labelled: bool = True
+
+
+def read_case_json(folder: Path) -> dict:
+    """A case folder's optional ``case.json``; {} when absent."""
+    path = folder / "case.json"
+    if not path.is_file():
+        return {}
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: unreadable case description ({exc})") from None
+    if not isinstance(info, dict):
+        raise InputError(f"{path}: expected a JSON object")
+    return info
 
 
 def _nifti_files(folder: Path) -> list[Path]:
@@ -65,7 +84,8 @@ def find_cases(root: str | Path) -> list[CaseRef]:
         ct = next((sub / n for n in ("ct.nii.gz", "ct.nii") if (sub / n).exists()), None)
         lab = next((sub / n for n in ("label.nii.gz", "label.nii") if (sub / n).exists()), None)
         if ct and lab:
-            refs.append(CaseRef(sub.name, ct, lab))
+            tumour_labelled = bool(read_case_json(sub).get("tumour_labelled", True))
+            refs.append(CaseRef(sub.name, ct, lab, tumour_labelled))
     if not refs:
         raise InputError(f"{root}: no labelled cases found (expected <case>/ct.nii.gz+label.nii.gz, LiTS or MSD layout)")
     return sorted(refs, key=lambda r: r.name)
@@ -74,4 +94,4 @@ def find_cases(root: str | Path) -> list[CaseRef]:
 def load_case(ref: CaseRef) -> Case:
     vol = load_nifti(ref.ct)
     labels = load_labels_nifti(ref.label, vol)
-    return Case(ref.name, vol, labels)
+    return Case(ref.name, vol, labels, ref.tumour_labelled)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..segment.preprocess import PlaneBox, normalise, stack_25d, to_net_plane
+from ..segment.preprocess import normalise, stack_25d, to_net_plane
 from .card import update_card
 from .datasets import Case, find_cases, load_case
 from .export import export_onnx, sha256
@@ -21,9 +21,11 @@ from .sampling import Augment, NetSpec, Sampler, liver_bbox
 
 log = logging.getLogger("livseg.train")
 
+# The liver net sees 400 mm of the body at 2.5 mm per pixel and five slices spanning 20 mm (the dome
+# against the heart needs more than three adjacent 1 mm slices); the tumour net five slices spanning 10 mm.
 DEFAULT_SPECS = {
-    "liver": NetSpec("liver", size=160, window=(-200.0, 250.0), context=3),
-    "tumour": NetSpec("tumour", size=160, window=(-100.0, 200.0), context=3, roi_margin_mm=10.0),
+    "liver": NetSpec("liver", size=160, window=(-200.0, 250.0), context=5, mm_per_px=2.5, context_step_mm=5.0),
+    "tumour": NetSpec("tumour", size=160, window=(-100.0, 200.0), context=5, roi_margin_mm=10.0, context_step_mm=2.5),
 }
 
 
@@ -62,22 +64,21 @@ def validate(model: torch.nn.Module, cases: list[Case], spec: NetSpec) -> dict[s
     out: dict[str, float] = {}
     for case in cases:
         vol, lab = case.volume, case.labels
+        box = spec.box(case)
         if spec.task == "liver":
-            box = PlaneBox.whole_slice(vol.shape[:2])
             ks = np.arange(vol.shape[2])
             gt_full = lab >= 1
         else:
-            bb = liver_bbox(lab)
-            if bb is None or not (lab == 2).any():
+            if box is None or not case.tumour_labelled or not (lab == 2).any():
                 continue
-            box = PlaneBox.around(bb[0][:2], bb[1][:2], vol.spacing[:2], spec.roi_margin_mm)
+            bb = liver_bbox(lab)
             ks = np.arange(bb[0][2], bb[1][2] + 1)
             gt_full = lab == 2
         planes = normalise(to_net_plane(vol.array, box, spec.size), spec.window)
         gt = to_net_plane(gt_full.astype(np.float32), box, spec.size, order=0, cval=0.0) > 0.5
         pred = np.zeros_like(gt)
         for i in range(0, len(ks), 32):
-            batch = stack_25d(planes, ks[i : i + 32], spec.context)
+            batch = stack_25d(planes, ks[i : i + 32], spec.context, spec.stride(case))
             logits = model(torch.from_numpy(batch)).numpy()[:, 0]
             pred[:, :, ks[i : i + 32]] = np.moveaxis(logits > 0, 0, 2)
         out[case.name] = _dice(pred, gt)
@@ -99,7 +100,8 @@ def train(cfg: TrainConfig) -> dict:
     train_cases = [load_case(r) for r in train_refs]
     val_cases = [load_case(r) for r in val_refs]
     tumour = cfg.net == "tumour"
-    aug = Augment(flip=tumour, synth_tumour_p=0.6 if tumour else 0.0, perfusion_p=0.5 if tumour else 0.0)
+    aug = Augment(flip=tumour, phase_p=0.7, blur_p=0.25, thick_p=0.2,
+                  synth_tumour_p=0.6 if tumour else 0.0, perfusion_p=0.5 if tumour else 0.0)
     sampler = Sampler(train_cases, spec, aug, seed=cfg.seed)
 
     model = build(cfg.arch, spec.context).to(memory_format=torch.channels_last)
@@ -163,6 +165,8 @@ def train(cfg: TrainConfig) -> dict:
         "macs_per_slice": count_macs(model, spec.context, spec.size),
         "input_size": spec.size,
         "context": spec.context,
+        "context_step_mm": spec.context_step_mm,
+        "mm_per_px": spec.mm_per_px,
         "hu_window": list(spec.window),
         "threshold": 0.5,
         "roi_margin_mm": spec.roi_margin_mm if spec.task == "tumour" else None,
@@ -174,6 +178,7 @@ def train(cfg: TrainConfig) -> dict:
         "onnx_max_abs_diff": err,
         "train_cases": [r.name for r in train_refs],
         "val_cases": [r.name for r in val_refs],
+        "augmentation": asdict(aug),
         "history": history,
     }
     update_card(out, cfg.net, entry)

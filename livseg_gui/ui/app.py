@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import os
 import sys
 
 from .. import __version__
-from ..resources import resource_path, user_data_dir
-
-
-def _setup_logging() -> None:
-    """A rotating support log; never pixel data, never patient names (they are not logged anywhere)."""
-    try:
-        handler = logging.handlers.RotatingFileHandler(user_data_dir() / "livseg.log", maxBytes=1_000_000, backupCount=3)
-    except OSError:
-        return
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.getLogger("livseg").addHandler(handler)
-    logging.getLogger("livseg").setLevel(logging.INFO)
+from ..resources import resource_path
 
 
 def run_gui(path: str | None = None, series: str | None = None) -> int:
@@ -27,7 +15,6 @@ def run_gui(path: str | None = None, series: str | None = None) -> int:
 
     from .main_window import MainWindow
 
-    _setup_logging()
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     app.setApplicationName("LivSeg")
     app.setApplicationVersion(__version__)

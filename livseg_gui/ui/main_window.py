@@ -10,7 +10,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from .. import __version__
 from ..edit import tools
-from ..edit.autosave import RecoveryStore
+from ..edit.autosave import BackgroundSaver, RecoveryStore
 from ..edit.session import Session
 from ..errors import LivSegError
 from ..planes import Plane
@@ -32,6 +32,7 @@ MAX_RECENT = 8
 class MainWindow(QtWidgets.QMainWindow):
     sigLoaded = QtCore.Signal()
     sigSegmented = QtCore.Signal()
+    sigAutosaveFailed = QtCore.Signal(str)  # emitted from the autosave thread, shown on the GUI thread
 
     def __init__(self, recovery: RecoveryStore | None = None):
         super().__init__()
@@ -39,6 +40,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.worker: Worker | None = None
         self.preview: np.ndarray | None = None
         self.recovery = recovery or RecoveryStore()
+        self.saver = BackgroundSaver(self.recovery, on_error=self.sigAutosaveFailed.emit)
+        self.sigAutosaveFailed.connect(lambda msg: self.status.showMessage(f"Autosave failed: {msg}", 8000))
         self.settings = QtCore.QSettings("LivSeg", "LivSeg")
         self.anonymise = False
         self.cursor = np.zeros(3)
@@ -101,7 +104,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status.addPermanentWidget(self.hu_label)
         self.window = WINDOW_PRESETS["Abdomen (W400 L40)"]
         self.measure_timer = QtCore.QTimer(self, singleShot=True, interval=250, timeout=self.update_lesions)
-        self.autosave_timer = QtCore.QTimer(self, singleShot=True, interval=800, timeout=self.autosave)
+        self.autosave_timer = QtCore.QTimer(self, singleShot=True, interval=300, timeout=self.autosave)
         self._build_menus()
         self._update_title()
         self._update_actions()
@@ -256,7 +259,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if answer == QtWidgets.QMessageBox.StandardButton.Yes:
             self.session.labels.replace_all("restore edits", rec.labels)
         else:
-            self.recovery.discard(meta.source_path, meta.series_uid)
+            self.saver.discard(meta.source_path, meta.series_uid)
 
     # -- segmentation -----------------------------------------------------------------------
     def segment(self) -> None:
@@ -324,8 +327,7 @@ class MainWindow(QtWidgets.QMainWindow):
     @QtCore.Slot(object)
     def _segmented(self, result) -> None:
         self._segment_over()
-        self.session.labels.replace_all("segment", result.labels)
-        self.session.segmented_version = self.session.labels.version
+        self.session.set_segmentation(result)
         t = result.timings
         self.status.showMessage(f"Segmented in {t['total_s']:.1f} s" + "".join(f" - {w}" for w in result.warnings), 15000)
         self.update_lesions()
@@ -472,14 +474,32 @@ class MainWindow(QtWidgets.QMainWindow):
     def update_lesions(self) -> None:
         if self.session is None:
             return
-        self.lesion_panel.show_analysis(self.session.analysis() if self.session.has_labels else None)
+        pending = self.session.pending_candidates()
+        self.lesion_panel.show_analysis(self.session.analysis() if self.session.has_labels else None, pending)
+        marks = None
+        if pending:
+            marks = np.zeros(self.session.volume.shape, bool, order="F")
+            for _, c in pending:
+                marks[c.box] |= c.mask
+        for v in self.views.values():
+            v.set_marks(marks)
 
-    def jump_to_lesion(self, number: int) -> None:
-        les = next((x for x in self.session.analysis().lesions if x.number == number), None)
+    def jump_to_lesion(self, key: int | str) -> None:
+        if isinstance(key, str):
+            cand = dict(self.session.pending_candidates()).get(key)
+            if cand is not None:
+                self._set_cursor(cand.centroid_voxel)
+            return
+        les = next((x for x in self.session.analysis().lesions if x.number == key), None)
         if les is not None:
             self._set_cursor(les.centroid_voxel)
 
-    def _lesion_status(self, number: int, status: str) -> None:
+    def _lesion_status(self, number: int | str, status: str) -> None:
+        if isinstance(number, str):  # a candidate: accept confirms it (one undo step); reject leaves it out
+            cand = dict(self.session.pending_candidates()).get(number)
+            if cand is not None and status == "accepted" and self.worker is None:
+                tools.confirm_candidate(self.session.labels, cand.box, cand.mask, f"candidate {number}")
+            return
         les = next((x for x in self.session.analysis().lesions if x.number == number), None)
         if les is None:
             return
@@ -507,7 +527,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return False
         self.session.labels.mark_saved()
         meta = self.session.volume.meta
-        self.recovery.discard(meta.source_path, meta.series_uid)
+        self.saver.discard(meta.source_path, meta.series_uid)
         self.status.showMessage(f"Saved {path}", 8000)
         self._update_title()
         return True
@@ -549,7 +569,8 @@ class MainWindow(QtWidgets.QMainWindow):
             model = load_card(models_dir()).report_entry()
         except LivSegError:
             pass
-        report = build_report(analysis, s.volume, model=model, anonymise=self.anonymise, rejected=s.rejected)
+        report = build_report(analysis, s.volume, model=model, anonymise=self.anonymise, rejected=s.rejected,
+                              candidates=s.pending_candidates())
         stem = str(Path(pdf_path).with_suffix(""))
         write_pdf(report, analysis, s.volume, s.labels.data, pdf_path)
         write_json(report, stem + ".json")
@@ -596,10 +617,8 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.session is None or not self.session.labels.modified:
             return
         meta = self.session.volume.meta
-        try:
-            self.recovery.save(self.session.labels.data, meta.source_path, meta.series_uid, self.session.labels.version)
-        except LivSegError as exc:
-            self.status.showMessage(f"Autosave failed: {exc}", 8000)
+        # Only a copy happens here; compression and the atomic write run in the saver's thread.
+        self.saver.request(self.session.labels.data, meta.source_path, meta.series_uid, self.session.labels.version)
 
     # -- misc -------------------------------------------------------------------------------
     def error(self, title: str, message: str) -> None:
@@ -659,7 +678,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return self.save_mask_dialog()
         if answer == QtWidgets.QMessageBox.StandardButton.Discard:
             meta = self.session.volume.meta
-            self.recovery.discard(meta.source_path, meta.series_uid)
+            self.saver.discard(meta.source_path, meta.series_uid)
             return True
         return False
 
@@ -670,6 +689,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.worker is not None:
             self.worker.cancel()
             self.worker.wait(10000)
+        self.saver.flush(10.0)
         ev.accept()
 
     def keyPressEvent(self, ev) -> None:

@@ -7,6 +7,8 @@ import numpy as np
 from ..labels import COLOURS, LIVER, TUMOUR
 
 OUTLINE = 128
+CANDIDATE = 3  # display-only value for a below-threshold tumour candidate (never in a label map)
+CANDIDATE_COLOUR = (255, 214, 0)
 
 
 def overlay_lut(opacity: float, show: dict[int, bool], outline: bool = False) -> np.ndarray:
@@ -15,6 +17,8 @@ def overlay_lut(opacity: float, show: dict[int, bool], outline: bool = False) ->
     Entries 1 and 2 are the filled colours; 129 and 130 (label + 128) are their opaque outlines.
     """
     lut = np.zeros((256, 4), np.uint8)
+    lut[CANDIDATE, :3] = lut[CANDIDATE + OUTLINE, :3] = CANDIDATE_COLOUR
+    lut[CANDIDATE, 3], lut[CANDIDATE + OUTLINE, 3] = 40, 255
     for value in (LIVER, TUMOUR):
         if show.get(value, True):
             lut[value, :3] = COLOURS[value]
@@ -33,4 +37,17 @@ def outline_labels(lab: np.ndarray) -> np.ndarray:
     edge[:, :-1] |= lab[:, :-1] != lab[:, 1:]
     out = lab.copy()
     out[edge & (lab > 0)] += OUTLINE
+    return out
+
+
+def mark_candidates(lab: np.ndarray, marks: np.ndarray) -> np.ndarray:
+    """Draw candidate regions (bool slice) on a label slice: a faint fill with an opaque outline."""
+    if not marks.any():
+        return lab
+    out = lab.copy()
+    inside = marks & (lab % OUTLINE != TUMOUR)
+    edge = inside & ~np.pad(inside, 1)[:-2, 1:-1] | inside & ~np.pad(inside, 1)[2:, 1:-1]
+    edge |= inside & ~np.pad(inside, 1)[1:-1, :-2] | inside & ~np.pad(inside, 1)[1:-1, 2:]
+    out[inside] = CANDIDATE
+    out[edge] = CANDIDATE + OUTLINE
     return out

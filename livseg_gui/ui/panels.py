@@ -91,10 +91,10 @@ class OverlayPanel(QtWidgets.QGroupBox):
 
 
 class LesionPanel(QtWidgets.QWidget):
-    sigJump = QtCore.Signal(int)  # lesion number
-    sigStatus = QtCore.Signal(int, str)  # lesion number, "accepted" / "rejected"
+    sigJump = QtCore.Signal(object)  # lesion number (int) or candidate name ("C1")
+    sigStatus = QtCore.Signal(object, str)  # the same key, "accepted" / "rejected"
 
-    COLUMNS = ("#", "Status", "Volume mL", "Longest mm", "Short mm", "Lobe", "Segment*", "Depth mm")
+    COLUMNS = ("#", "Status", "Conf. %", "Volume mL", "Longest mm", "Short mm", "Lobe", "Segment*", "Depth mm")
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -109,11 +109,15 @@ class LesionPanel(QtWidgets.QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         self.table.itemSelectionChanged.connect(self._selected)
-        accept = QtWidgets.QPushButton("Accept")
+        accept = QtWidgets.QPushButton("Accept / confirm")
+        accept.setToolTip("Accept the selected lesion, or confirm a candidate (C#) as a lesion")
         reject = QtWidgets.QPushButton("Reject")
+        reject.setToolTip("Reject the selected lesion (it becomes liver; undoable)")
         accept.clicked.connect(lambda: self._status("accepted"))
         reject.clicked.connect(lambda: self._status("rejected"))
-        note = QtWidgets.QLabel("* approximate (geometric) Couinaud segment")
+        note = QtWidgets.QLabel("* approximate (geometric) Couinaud segment. C#: below-threshold candidate, "
+                                "outlined in yellow, not counted until confirmed")
+        note.setWordWrap(True)
         note.setStyleSheet("color: grey; font-size: 10px")
         buttons = QtWidgets.QHBoxLayout()
         buttons.addWidget(accept)
@@ -123,32 +127,38 @@ class LesionPanel(QtWidgets.QWidget):
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
         layout.addWidget(note)
-        self.numbers: list[int] = []
+        self.numbers: list[int | str] = []
 
-    def show_analysis(self, a: LiverAnalysis | None) -> None:
+    def show_analysis(self, a: LiverAnalysis | None, candidates: list | tuple = ()) -> None:
         if a is None:
             self.summary.setText("No segmentation yet")
             self.table.setRowCount(0)
             self.numbers = []
             return
+        extra = f" - {len(candidates)} candidate(s) to review" if candidates else ""
         self.summary.setText(
             f"Liver {a.liver_volume_ml:.0f} mL - {len(a.lesions)} lesion(s) - "
-            f"tumour {a.tumour_volume_ml:.1f} mL - burden {a.burden_percent:.1f} %"
+            f"tumour {a.tumour_volume_ml:.1f} mL - burden {a.burden_percent:.1f} %{extra}"
         )
         selected = self.current()
         self.table.blockSignals(True)
-        self.table.setRowCount(len(a.lesions))
-        self.numbers = [les.number for les in a.lesions]
-        for r, les in enumerate(a.lesions):
-            vals = (les.number, les.status, f"{les.volume_ml:.2f}", f"{les.longest_diameter_mm:.1f}",
-                    f"{les.short_axis_mm:.1f}", les.lobe, les.segment, f"{les.depth_mm:.1f}")
+        self.table.setRowCount(len(a.lesions) + len(candidates))
+        self.numbers = [les.number for les in a.lesions] + [name for name, _ in candidates]
+        rows = []
+        for les in a.lesions:
+            conf = "" if les.confidence is None else f"{100 * les.confidence:.0f}"
+            rows.append((les.number, les.status, conf, f"{les.volume_ml:.2f}", f"{les.longest_diameter_mm:.1f}",
+                         f"{les.short_axis_mm:.1f}", les.lobe, les.segment, f"{les.depth_mm:.1f}"))
+        for name, cand in candidates:
+            rows.append((name, "candidate", f"{100 * cand.confidence:.0f}", f"{cand.volume_ml:.2f}", "", "", "", "", ""))
+        for r, vals in enumerate(rows):
             for c, v in enumerate(vals):
                 self.table.setItem(r, c, QtWidgets.QTableWidgetItem(str(v)))
         if selected in self.numbers:
             self.table.selectRow(self.numbers.index(selected))
         self.table.blockSignals(False)
 
-    def current(self) -> int | None:
+    def current(self) -> int | str | None:
         rows = self.table.selectionModel().selectedRows()
         return self.numbers[rows[0].row()] if rows and rows[0].row() < len(self.numbers) else None
 

@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..planes import Plane, from_voxel, plane_shape, plane_slice, plane_spacing, to_voxel
-from .overlay import outline_labels, overlay_lut
+from .overlay import mark_candidates, outline_labels, overlay_lut
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
@@ -64,6 +64,7 @@ class SliceView(QtWidgets.QWidget):
         self.plane = plane
         self.volume = None
         self.labels: np.ndarray | None = None
+        self.marks: np.ndarray | None = None  # candidate regions (bool), outlined in yellow
         self.index = 0
         self.window = (400.0, 40.0)
         self.opacity, self.outline, self.show_labels = 0.45, False, {1: True, 2: True}
@@ -135,6 +136,11 @@ class SliceView(QtWidgets.QWidget):
         self.labels = labels
         self.refresh_labels()
 
+    def set_marks(self, marks: np.ndarray | None) -> None:
+        """Candidate regions to outline (bool volume, canonical grid), or None."""
+        self.marks = marks
+        self.refresh_labels()
+
     def set_index(self, index: int) -> None:
         if self.volume is None:
             return
@@ -172,6 +178,8 @@ class SliceView(QtWidgets.QWidget):
         lab = plane_slice(self.labels, self.plane, self.index)
         if self.outline:
             lab = outline_labels(lab)
+        if self.marks is not None:
+            lab = mark_candidates(lab, plane_slice(self.marks, self.plane, self.index))
         lut_key = (self.opacity, self.outline, tuple(sorted(self.show_labels.items())))
         if lut_key != self._lut_key:
             self.label_item.setLookupTable(overlay_lut(self.opacity, self.show_labels, self.outline))

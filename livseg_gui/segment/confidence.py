@@ -1,0 +1,52 @@
+"""The tumour net's confidence, kept after the cascade: per-lesion confidence and below-threshold candidates.
+
+A predicted component whose peak probability reaches the operating threshold (chosen on validation
+and written in the model card as ``lesion_threshold``) is a lesion in the mask. One that stays below
+it is a *candidate*: listed and marked for review, but not in the mask, the burden or the report's
+totals until a user confirms it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class TumourProbability:
+    """The tumour net's probability inside the liver's bounding box, quantised to uint8 (0-255)."""
+
+    box: tuple[slice, slice, slice]
+    prob: np.ndarray  # uint8, shape of the box
+
+    def peak(self, box: tuple[slice, slice, slice], mask: np.ndarray) -> float | None:
+        """Highest probability over ``mask`` (bool, shape of ``box``, canonical grid); None if outside."""
+        inter = [slice(max(a.start, b.start), min(a.stop, b.stop)) for a, b in zip(box, self.box)]
+        if any(s.start >= s.stop for s in inter):
+            return None
+        local = tuple(slice(s.start - b.start, s.stop - b.start) for s, b in zip(inter, box))
+        mine = tuple(slice(s.start - b.start, s.stop - b.start) for s, b in zip(inter, self.box))
+        m = mask[local]
+        if not m.any():
+            return None
+        return float(self.prob[mine][m].max()) / 255.0
+
+
+@dataclass
+class Candidate:
+    """A tumour-like region the net was not sure enough of: not in the mask until confirmed."""
+
+    box: tuple[slice, slice, slice]  # canonical grid
+    mask: np.ndarray  # bool, shape of the box
+    confidence: float  # peak probability
+    volume_ml: float
+
+    @property
+    def centroid_voxel(self) -> tuple[float, float, float]:
+        c = np.argwhere(self.mask).mean(axis=0) + [s.start for s in self.box]
+        return tuple(float(v) for v in c)
+
+    def contains(self, voxel) -> bool:
+        ijk = [int(round(v)) - s.start for v, s in zip(voxel, self.box)]
+        return all(0 <= i < n for i, n in zip(ijk, self.mask.shape)) and bool(self.mask[tuple(ijk)])
