@@ -51,6 +51,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--threads", type=int, default=0, help="CPU threads for inference (default: all cores)")
     s.add_argument("--models", help="folder with liver.onnx, tumour.onnx and model_card.json")
 
+    b = sub.add_parser("batch", help="segment every study in a folder or list; resumable, with summary.csv")
+    b.add_argument("input", help="folder of NIfTI files and/or DICOM folders (searched recursively), or a text "
+                                 "file listing paths")
+    b.add_argument("-o", "--output", required=True, help="output folder (label maps, reports, summary.csv)")
+    b.add_argument("--workers", type=int, default=1, help="local worker processes (cores are shared between them)")
+    b.add_argument("--dask", metavar="ADDRESS", help="run on a Dask distributed scheduler, e.g. tcp://host:8786")
+    b.add_argument("--report", action="store_true", help="also write a PDF report per study")
+    b.add_argument("--json", action="store_true", help="also write a JSON report per study")
+    b.add_argument("--series-filter", help="in folders with several series, the one whose description contains this")
+    b.add_argument("--models", help="models folder (default: the bundled models)")
+
     e = sub.add_parser("evaluate", help="run the cascade on labelled cases and print metrics")
     e.add_argument("--data", required=True, help="folder of labelled cases (LivSeg, LiTS or MSD layout)")
     e.add_argument("--models", help="models folder (default: the bundled models)")
@@ -86,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
 
                 path = str(sample_ct_path())
             return run_gui(path, series)
-        handler = {"info": cmd_info, "segment": cmd_segment, "evaluate": cmd_evaluate, "train": cmd_train}[command]
+        handler = {"info": cmd_info, "segment": cmd_segment, "batch": cmd_batch, "evaluate": cmd_evaluate,
+                   "train": cmd_train}[command]
         return handler(args)
     except LivSegError as exc:
         if args.debug:
@@ -161,49 +173,33 @@ def _check_outputs(args) -> None:
 
 
 def cmd_segment(args) -> int:
-    from .io import load_volume
-    from .io.nifti import save_labels_nifti
     from .segment import Cascade
+    from .workflow import Outputs, segment_study
 
     _check_outputs(args)
-    t0 = time.perf_counter()
-    volume = load_volume(args.path, args.series)
-    if args.seg:
-        from .io.seg import check_seg_possible
-
-        check_seg_possible(volume)
-    for w in volume.warnings:
-        print(f"livseg: warning: {w}", file=sys.stderr)
-    t_load = time.perf_counter() - t0
+    outputs = Outputs(labels=args.output, report=args.report, json=args.json_out, csv=args.csv, seg=args.seg,
+                      anonymise=args.anonymise)
     cascade = Cascade(args.models, threads=args.threads)
-    result = cascade.run(volume, progress=_ProgressBar())
-    for w in result.warnings:
+    res = segment_study(args.path, outputs, cascade, series=args.series, progress=_ProgressBar())
+    for w in res.warnings:
         print(f"livseg: warning: {w}", file=sys.stderr)
-    save_labels_nifti(result.labels, volume, args.output)
-    if args.report or args.json_out or args.csv:
-        from .measure import analyse
-        from .report import build_report, write_csv, write_json, write_pdf
+    extra = f", {res.candidates} candidate(s) below the operating threshold" if res.candidates else ""
+    print(f"{args.output}: liver {res.liver_ml:.1f} mL, tumour {res.tumour_ml:.2f} mL, {res.lesion_count} lesion(s)"
+          f"{extra}; load {res.timings['load']:.2f} s, segment {res.timings['total_s']:.2f} s")
+    return 0
 
-        prob = result.tumour_probability
-        analysis = analyse(result.labels, volume, confidence=prob.peak if prob else None)
-        candidates = [(f"C{i}", c) for i, c in enumerate(result.candidates, start=1)]
-        report = build_report(analysis, volume, model=cascade.card.report_entry(), anonymise=args.anonymise,
-                              candidates=candidates)
-        report["timings_s"] = {"load": round(t_load, 3), **{k: round(v, 3) for k, v in result.timings.items()}}
-        if args.json_out:
-            write_json(report, args.json_out)
-        if args.csv:
-            write_csv(report, args.csv)
-        if args.report:
-            write_pdf(report, analysis, volume, result.labels, args.report)
-    if args.seg:
-        from .io.seg import write_seg
 
-        write_seg(result.labels, volume, args.seg)
-    liver = int((result.labels >= 1).sum())
-    tum = int((result.labels == 2).sum())
-    print(f"{args.output}: liver {liver * volume.voxel_volume_ml:.1f} mL, tumour {tum * volume.voxel_volume_ml:.2f} mL; "
-          f"load {t_load:.2f} s, segment {result.timings['total_s']:.2f} s")
+def cmd_batch(args) -> int:
+    from .batch import run_batch
+
+    if args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    if Path(args.output).resolve() == Path(args.input).resolve():
+        raise UsageError(f"{args.output}: the output folder must not be the input")
+    rows = run_batch(args.input, args.output, workers=args.workers, dask_address=args.dask, report=args.report,
+                     json=args.json, series_filter=args.series_filter, models=args.models)
+    ok = sum(r["status"] == "ok" for r in rows)
+    print(f"{args.output}/summary.csv: {ok} of {len(rows)} studies segmented, {len(rows) - ok} with errors")
     return 0
 
 

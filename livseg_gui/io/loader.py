@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import InputError
-from .dicom import DicomSeries, load_series, probe_pixels, scan_folder
 from .nifti import is_nifti_path, load_nifti
 from .volume import Volume
+
+if TYPE_CHECKING:  # pydicom costs ~0.3 s to import: a NIfTI-only run never pays it
+    from .dicom import DicomSeries
 
 
 @dataclass
@@ -77,6 +80,8 @@ def list_series(path: str | Path) -> list[SeriesInfo]:
     if not p.exists():
         raise InputError(f"{p}: no such file or folder")
     if p.is_dir():
+        from .dicom import probe_pixels, scan_folder
+
         found = scan_folder(p)
         for s in found:
             probe_pixels(s)
@@ -123,6 +128,8 @@ def load_volume(path: str | Path, series: str | int | None = None) -> Volume:
     if not p.exists():
         raise InputError(f"{p}: no such file or folder")
     if p.is_dir():
+        from .dicom import load_series, scan_folder
+
         found = scan_folder(p)
         return load_series(select_series(found, series, p))
     if is_nifti_path(p):

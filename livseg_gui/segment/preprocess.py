@@ -51,9 +51,44 @@ def plane_matrix(box: PlaneBox, size: int, aug: np.ndarray | None = None, shift:
     return m, off
 
 
+def _linear_weights(n_out: int, n_in: int, scale: float, offset: float) -> np.ndarray:
+    """(n_out, n_in) linear-interpolation weights for in = scale * out + offset; samples outside the
+    input get no weight (their share belongs to the constant outside value)."""
+    x = scale * np.arange(n_out, dtype=np.float64) + offset
+    i0 = np.floor(x).astype(np.int64)
+    w1 = x - i0
+    mat = np.zeros((n_out, n_in), np.float32)
+    for idx, w in ((i0, 1.0 - w1), (i0 + 1, w1)):
+        ok = (idx >= 0) & (idx < n_in)
+        mat[np.flatnonzero(ok), idx[ok]] += w[ok]
+    return mat
+
+
+def resample_planes(slab: np.ndarray, scale: tuple[float, float], offset: tuple[float, float],
+                    out_xy: tuple[int, int], cval: float) -> np.ndarray:
+    """Linear in-plane resampling of every slice of ``slab`` (X, Y, n): out[u, v] = slab[scale*(u, v) + offset].
+
+    The map is a scale and shift per axis, so it separates into two matrix products that run on
+    BLAS's threads: several times faster than a general 3-D ``affine_transform``, on all cores.
+    Outside the slab counts as ``cval``. Returns a Fortran-ordered (ox, oy, n) float32 array.
+    """
+    x, y, n = slab.shape
+    wx = _linear_weights(out_xy[0], x, scale[0], offset[0])
+    wy = _linear_weights(out_xy[1], y, scale[1], offset[1])
+    c = np.asfortranarray(slab, dtype=np.float32).T  # C-ordered (n, Y, X): a view
+    t = (c.reshape(n * y, x) @ wx.T).reshape(n, y, out_xy[0])  # (n, Y, ox)
+    t = np.ascontiguousarray(t.transpose(1, 0, 2)).reshape(y, n * out_xy[0])  # (Y, n * ox)
+    out = np.ascontiguousarray((wy @ t).reshape(out_xy[1], n, out_xy[0]).transpose(1, 0, 2))  # (n, oy, ox)
+    if cval != 0.0:
+        out += cval * (1.0 - np.outer(wy.sum(axis=1), wx.sum(axis=1)))[None]
+    return out.T  # (ox, oy, n), Fortran-ordered view
+
+
 def to_net_plane(slab: np.ndarray, box: PlaneBox, size: int, order: int = 1, cval: float = AIR_HU) -> np.ndarray:
-    """Resample a slab (X, Y, n) to (size, size, n) float32 inside ``box``."""
+    """Resample a slab (X, Y, n) to (size, size, n) float32 inside ``box`` (order 1: linear, 0: nearest)."""
     m2, off2 = plane_matrix(box, size)
+    if order == 1:
+        return resample_planes(slab, (m2[0, 0], m2[1, 1]), (off2[0], off2[1]), (size, size), cval)
     m = np.eye(3)
     m[:2, :2] = m2
     off = np.array([off2[0], off2[1], 0.0])
@@ -74,16 +109,11 @@ def from_net_plane(planes: np.ndarray, box: PlaneBox, shape_xy: tuple[int, int],
     size = planes.shape[0]
     m2, off2 = plane_matrix(box, size)
     inv = np.linalg.inv(m2)
-    m = np.eye(3)
-    m[:2, :2] = inv
     rx, ry = region or (slice(0, shape_xy[0]), slice(0, shape_xy[1]))
     start = np.array([rx.start, ry.start], dtype=np.float64)
-    off = np.array([*(inv @ (start - off2)), 0.0])
-    out_shape = (rx.stop - rx.start, ry.stop - ry.start, planes.shape[2])
-    return ndimage.affine_transform(
-        planes.astype(np.float32, copy=False), m, offset=off, output_shape=out_shape,
-        order=1, mode="constant", cval=cval, prefilter=False,
-    )
+    off = inv @ (start - off2)
+    out_xy = (rx.stop - rx.start, ry.stop - ry.start)
+    return resample_planes(planes, (inv[0, 0], inv[1, 1]), (off[0], off[1]), out_xy, cval)
 
 
 def normalise(hu: np.ndarray, window: tuple[float, float]) -> np.ndarray:

@@ -1,0 +1,95 @@
+"""One study from input to files: load, segment, write the mask and the reports. No Qt.
+
+`livseg segment`, `livseg batch` (locally or on Dask workers) and the self-test all run this, so
+the pipeline exists once.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .io.volume import Volume
+from .segment.cascade import Cascade, ProgressFn, SegmentationResult
+
+
+@dataclass
+class Outputs:
+    """Where a study's results go; None skips that output."""
+
+    labels: str | Path
+    report: str | Path | None = None  # PDF
+    json: str | Path | None = None
+    csv: str | Path | None = None
+    seg: str | Path | None = None  # DICOM SEG (DICOM input only)
+    anonymise: bool = False
+
+
+@dataclass
+class StudyResult:
+    liver_ml: float
+    tumour_ml: float
+    lesion_count: int
+    candidates: int
+    timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def build_study_report(result: SegmentationResult, volume: Volume, cascade: Cascade, anonymise: bool = False):
+    """(report dict, analysis) of a fresh cascade result: lesions with confidence, pending candidates."""
+    from .measure import analyse
+    from .report import build_report
+
+    prob = result.tumour_probability
+    analysis = analyse(result.labels, volume, confidence=prob.peak if prob else None)
+    candidates = [(f"C{i}", c) for i, c in enumerate(result.candidates, start=1)]
+    report = build_report(analysis, volume, model=cascade.card.report_entry(), anonymise=anonymise,
+                          candidates=candidates)
+    return report, analysis
+
+
+def segment_study(path: str | Path, outputs: Outputs, cascade: Cascade, series: str | None = None,
+                  progress: ProgressFn | None = None) -> StudyResult:
+    """Segment one NIfTI file or DICOM series and write every requested output (each atomically)."""
+    from .io import load_volume
+    from .io.nifti import save_labels_nifti
+
+    t0 = time.perf_counter()
+    volume = load_volume(path, series)
+    if outputs.seg:
+        from .io.seg import check_seg_possible
+
+        check_seg_possible(volume)  # refuse before the work, not after it
+    t_load = time.perf_counter() - t0
+    result = cascade.run(volume, progress=progress)
+    t1 = time.perf_counter()
+    save_labels_nifti(result.labels, volume, outputs.labels)
+    lesions = None
+    if outputs.report or outputs.json or outputs.csv:
+        from .report import write_csv, write_json, write_pdf
+
+        report, analysis = build_study_report(result, volume, cascade, outputs.anonymise)
+        report["timings_s"] = {"load": round(t_load, 3), **{k: round(v, 3) for k, v in result.timings.items()}}
+        lesions = report["lesion_count"]
+        if outputs.json:
+            write_json(report, outputs.json)
+        if outputs.csv:
+            write_csv(report, outputs.csv)
+        if outputs.report:
+            write_pdf(report, analysis, volume, result.labels, outputs.report)
+    if outputs.seg:
+        from .io.seg import write_seg
+
+        write_seg(result.labels, volume, outputs.seg)
+    if lesions is None:
+        from scipy import ndimage
+
+        lesions = int(ndimage.label(result.labels == 2, structure=[[[1] * 3] * 3] * 3)[1])
+    ml = volume.voxel_volume_ml
+    return StudyResult(
+        liver_ml=float((result.labels >= 1).sum()) * ml, tumour_ml=float((result.labels == 2).sum()) * ml,
+        lesion_count=lesions, candidates=len(result.candidates),
+        timings={"load": t_load, **result.timings, "write": time.perf_counter() - t1},
+        warnings=list(volume.warnings) + list(result.warnings),
+    )
