@@ -62,6 +62,17 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--series-filter", help="in folders with several series, the one whose description contains this")
     b.add_argument("--models", help="models folder (default: the bundled models)")
 
+    c = sub.add_parser("compare", help="follow-up: compare a prior and a current study (RECIST 1.1 response)")
+    c.add_argument("prior", help="prior study: NIfTI file or DICOM folder")
+    c.add_argument("current", help="current study: NIfTI file or DICOM folder")
+    c.add_argument("--prior-labels", help="the prior's label map (.nii/.nii.gz, or DICOM SEG .dcm); else segmented")
+    c.add_argument("--current-labels", help="the current study's label map; else segmented")
+    c.add_argument("--json", dest="json_out", help="comparison JSON to write")
+    c.add_argument("--report", help="comparison PDF to write")
+    c.add_argument("--csv", help="lesion-by-lesion CSV to write")
+    c.add_argument("--models", help="models folder (default: the bundled models)")
+    c.add_argument("--threads", type=int, default=0)
+
     e = sub.add_parser("evaluate", help="run the cascade on labelled cases and print metrics")
     e.add_argument("--data", required=True, help="folder of labelled cases (LivSeg, LiTS or MSD layout)")
     e.add_argument("--models", help="models folder (default: the bundled models)")
@@ -97,8 +108,8 @@ def main(argv: list[str] | None = None) -> int:
 
                 path = str(sample_ct_path())
             return run_gui(path, series)
-        handler = {"info": cmd_info, "segment": cmd_segment, "batch": cmd_batch, "evaluate": cmd_evaluate,
-                   "train": cmd_train}[command]
+        handler = {"info": cmd_info, "segment": cmd_segment, "batch": cmd_batch, "compare": cmd_compare,
+                   "evaluate": cmd_evaluate, "train": cmd_train}[command]
         return handler(args)
     except LivSegError as exc:
         if args.debug:
@@ -200,6 +211,34 @@ def cmd_batch(args) -> int:
                      json=args.json, series_filter=args.series_filter, models=args.models)
     ok = sum(r["status"] == "ok" for r in rows)
     print(f"{args.output}/summary.csv: {ok} of {len(rows)} studies segmented, {len(rows) - ok} with errors")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from .io.atomic import atomic_write_text
+    from .segment import Cascade
+    from .workflow import compare_studies
+
+    for out in filter(None, (args.json_out, args.report, args.csv)):
+        if not Path(out).resolve().parent.is_dir():
+            raise UsageError(f"{out}: folder {Path(out).resolve().parent} does not exist")
+    result, cmp, prior, current = compare_studies(
+        args.prior, args.current, args.prior_labels, args.current_labels,
+        cascade_factory=lambda: Cascade(args.models, threads=args.threads))
+    if args.json_out:
+        atomic_write_text(args.json_out, json.dumps(result, indent=2) + "\n")
+    if args.csv:
+        from .report.tables import comparison_csv_text
+
+        atomic_write_text(args.csv, comparison_csv_text(result))
+    if args.report:
+        from .report.followup_pdf import write_followup_pdf
+
+        write_followup_pdf(result, cmp, prior, current, args.report, result["software"])
+    r = result["recist"]
+    print(f"RECIST 1.1: {r['category']} ({r['reason']}); {len(result['matched'])} matched, {len(result['new'])} new, "
+          f"{len(result['resolved'])} resolved; tumour {result['tumour_volume_ml']['prior']:.2f} -> "
+          f"{result['tumour_volume_ml']['current']:.2f} mL")
     return 0
 
 

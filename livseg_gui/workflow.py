@@ -93,3 +93,56 @@ def segment_study(path: str | Path, outputs: Outputs, cascade: Cascade, series: 
         timings={"load": t_load, **result.timings, "write": time.perf_counter() - t1},
         warnings=list(volume.warnings) + list(result.warnings),
     )
+
+
+def study_labels(path: str | Path, labels_path: str | Path | None, cascade_factory, series: str | None = None):
+    """(volume, canonical labels, analysis) of a study: its mask from a file, or segmented now."""
+    from .io import load_volume
+    from .measure import analyse
+
+    volume = load_volume(path, series)
+    confidence = None
+    if labels_path:
+        if str(labels_path).lower().endswith(".dcm"):
+            from .io.seg import read_seg
+
+            labels, _ = read_seg(labels_path, volume)
+        else:
+            from .io.nifti import load_labels_nifti
+
+            labels = load_labels_nifti(labels_path, volume)
+    else:
+        result = cascade_factory().run(volume)
+        labels = result.labels
+        prob = result.tumour_probability
+        confidence = prob.peak if prob else None
+    return volume, labels, analyse(labels, volume, confidence=confidence)
+
+
+def compare_studies(prior: str | Path, current: str | Path, prior_labels: str | Path | None = None,
+                    current_labels: str | Path | None = None, cascade_factory=None):
+    """Follow-up comparison of two studies: (result dict for JSON, Comparison, prior, current).
+
+    ``prior``/``current`` in the return are (volume, labels) pairs for key images.
+    """
+    from . import __version__
+    from .measure.followup import compare, comparison_dict
+
+    cache: list[Cascade] = []
+
+    def cascade() -> Cascade:  # built once, only if a study needs segmenting
+        if not cache:
+            cache.append(cascade_factory() if cascade_factory else Cascade())
+        return cache[0]
+
+    pv, pl, pa = study_labels(prior, prior_labels, cascade)
+    cv, cl, ca = study_labels(current, current_labels, cascade)
+    cmp = compare(pa, pl, pv, ca, cl, cv)
+    result = comparison_dict(cmp)
+    result["warnings"] = [f"prior: {w}" for w in pa.warnings] + [f"current: {w}" for w in ca.warnings]
+    for key, path, labels_path, analysis in (("prior", prior, prior_labels, pa), ("current", current, current_labels, ca)):
+        result[key] = {"source": str(path), "labels": str(labels_path) if labels_path else "segmented by LivSeg",
+                       "liver_volume_ml": round(analysis.liver_volume_ml, 2),
+                       "tumour_volume_ml": round(analysis.tumour_volume_ml, 3), "lesion_count": len(analysis.lesions)}
+    result["software"] = f"LivSeg {__version__}"
+    return result, cmp, (pv, pl), (cv, cl)

@@ -79,9 +79,9 @@ def test_lobe_assignment_on_a_hand_made_liver():
     vol = make_volume(np.zeros(shape, np.int16), np.diag([-1.0, -1.0, 1.0, 1.0]), Metadata())
     a = analyse(lab, vol)
     by_x = sorted(a.lesions, key=lambda les: les.centroid_voxel[0])
-    assert [les.lobe for les in by_x] == ["right", "left"]
-    assert by_x[1].segment in ("II", "III")
-    assert by_x[0].segment in ("V", "VI", "VII", "VIII")
+    assert [les.hemiliver for les in by_x] == ["right", "left"]
+    assert set(by_x[1].segments) <= {"II", "III", "IV"} and by_x[1].segments
+    assert set(by_x[0].segments) <= {"V", "VI", "VII", "VIII"} and by_x[0].segments
     assert sp  # spacing is the identity here
 
 
@@ -111,7 +111,7 @@ def test_json_csv_pdf_agree(tmp_path, liver_with_two_lesions):
     assert sum(les["volume_ml"] for les in j["lesions"]) == pytest.approx(j["tumour_volume_ml"], abs=0.02)
     for key in ("liver_volume_ml", "tumour_volume_ml", "burden_percent", "lesions", "source", "model", "generated_at"):
         assert key in j
-    for key in ("volume_ml", "longest_diameter_mm", "short_axis_mm", "centroid_mm", "slice", "lobe", "segment", "status"):
+    for key in ("volume_ml", "longest_diameter_mm", "short_axis_mm", "centroid_mm", "slice", "location", "segments", "status"):
         assert key in j["lesions"][0]
     if shutil.which("pdftotext"):
         text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "r.pdf"), "-"], capture_output=True,
@@ -172,3 +172,56 @@ def test_lesion_detection_needs_a_quarter_of_a_lesion_of_10mm_or_more():
     assert lesion_detection(quarter, gt, sp).found == 1
     quarter.flat[idx[int(np.ceil(0.25 * idx.size)) - 1]] = False
     assert lesion_detection(quarter, gt, sp).found == 0
+
+
+def test_recist_short_axis_of_a_crescent_is_its_thickness_not_its_caliper():
+    """A half-ring (outer radius 20 mm, inner 12 mm): long axis 40 mm across the horns. The caliper width
+    perpendicular to it is 20 mm; the longest perpendicular chord inside the lesion runs along the inner
+    edge's tangent, sqrt(20^2 - 12^2) = 16 mm (plus the one-voxel convention, 0.5 mm)."""
+    shape = (120, 120, 6)
+    sp = (0.5, 0.5, 2.0)
+    g = np.ogrid[: shape[0], : shape[1], : shape[2]]
+    r = np.sqrt(((g[0] - 60) * sp[0]) ** 2 + ((g[1] - 60) * sp[1]) ** 2)
+    crescent = (r <= 20) & (r >= 12) & (g[1] >= 60) & (g[2] >= 1) & (g[2] <= 4)
+    lab = np.zeros(shape, np.uint8)
+    lab[10:110, 10:110, :] = 1
+    lab[crescent] = 2
+    vol = _volume(shape, spacing=sp)
+    les = analyse(vol.labels_from_source(lab), vol).lesions[0]
+    assert les.longest_diameter_mm == pytest.approx(40.0, abs=1.0)
+    assert les.short_axis_mm == pytest.approx(16.5, abs=0.8)  # the caliper method gave 20.5
+    (a, b) = les.short_axis_endpoints
+    assert np.hypot(a[0] - b[0], a[1] - b[1]) * 0.5 == pytest.approx(les.short_axis_mm - 0.5, abs=1.0)
+    assert abs(a[0] - b[0]) < 1.0  # the short axis runs along y, perpendicular to the horn-to-horn long axis
+
+
+def test_recist_target_selection_and_categories():
+    from livseg_gui.measure.recist import category, select_targets
+
+    lesions = [{"number": 1, "longest_diameter_mm": 42.0}, {"number": 2, "longest_diameter_mm": 8.0},
+               {"number": 3, "longest_diameter_mm": 15.0}, {"number": 4, "longest_diameter_mm": 31.0},
+               {"number": 5, "longest_diameter_mm": 12.0}]
+    block = select_targets(lesions, slice_thickness_mm=5.0)
+    assert block["target_lesions"] == [1, 4]
+    assert block["sum_of_diameters_mm"] == 73.0
+    assert block["non_target_lesions"] == [2, 3, 5]
+    assert block["too_small_to_characterise"] == [2]
+    # 12 mm on 7 mm slices: >= 10 mm but < 2x slice thickness.
+    assert category(12.0, 7.0) == "non-measurable" and category(12.0, 5.0) == "measurable"
+    assert select_targets(lesions, slice_thickness_mm=8.0)["target_lesions"] == [1, 4]
+    assert select_targets([{"number": 1, "longest_diameter_mm": 9.9}], 1.0)["target_lesions"] == []
+
+
+@pytest.mark.parametrize("base, now, new, left, expected", [
+    (50.0, 0.0, 0, 0, "CR"),
+    (50.0, 35.0, 0, 2, "PR"),  # -30 % exactly
+    (50.0, 36.0, 0, 2, "SD"),  # -28 %
+    (50.0, 60.0, 0, 2, "PD"),  # +20 % and +10 mm
+    (20.0, 24.0, 0, 2, "SD"),  # +20 % but only +4 mm: the 5 mm rule
+    (20.0, 25.0, 0, 2, "PD"),  # +25 % and +5 mm
+    (50.0, 20.0, 1, 2, "PD"),  # any new lesion
+])
+def test_recist_response_categories(base, now, new, left, expected):
+    from livseg_gui.measure.recist import response
+
+    assert response(base, now, new, left).category == expected

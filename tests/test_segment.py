@@ -206,3 +206,28 @@ def test_evaluate_prints_the_papers_metrics(tmp_path, capsys):
     summary = json.loads((tmp_path / "e.json").read_text())
     assert summary["cases"][0]["liver"]["dice"] == pytest.approx(1.0)
     assert summary["mean"]["liver"]["efficiency"] == pytest.approx(1.0)
+
+
+def test_seg_liver_segment_is_the_whole_organ_and_round_trips(tmp_path):
+    """Liver = label >= 1 (tumour included, segments overlap); Tumor its own segment; read_seg gives labels back."""
+    import highdicom as hd
+
+    from livseg_gui.io import load_volume
+    from livseg_gui.io.seg import read_seg, write_seg
+
+    src = tmp_path / "dcm"
+    shutil.copytree(SAMPLE.parent.parent.parent / "tests" / "data" / "dcmqi-ct3slice", src)
+    (src / "liver_seg.dcm").unlink()
+    vol = load_volume(src)
+    labels = vol.new_labels()
+    labels[100:300, 150:350, :] = 1
+    labels[180:220, 200:240, 1:3] = 2
+    write_seg(labels, vol, tmp_path / "m.dcm")
+    seg = hd.seg.segread(str(tmp_path / "m.dcm"))
+    uids = [str(item.ReferencedSOPInstanceUID) for item in seg.ReferencedSeriesSequence[0].ReferencedInstanceSequence]
+    pix = seg.get_pixels_by_source_instance(source_sop_instance_uids=uids, segment_numbers=[1, 2],
+                                            combine_segments=False, ignore_spatial_locations=True)
+    assert int(pix[..., 0].sum()) == int((labels >= 1).sum())  # no hole where the tumour is
+    assert int(pix[..., 1].sum()) == int((labels == 2).sum())
+    back, _ = read_seg(tmp_path / "m.dcm", vol)
+    np.testing.assert_array_equal(back, labels)

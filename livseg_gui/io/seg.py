@@ -67,7 +67,10 @@ def write_seg(labels: np.ndarray, volume: Volume, path: str | Path, edited: bool
 
     sources = _check_dicom_source(volume)
     src = volume.to_source(labels)  # (cols, rows, slices) in the order of sources
-    frames = np.ascontiguousarray(np.moveaxis(src, 2, 0).transpose(0, 2, 1)).astype(np.uint8)  # (slices, rows, cols)
+    frames = np.ascontiguousarray(np.moveaxis(src, 2, 0).transpose(0, 2, 1))  # (slices, rows, cols)
+    # Two overlapping binary segments: Liver is the whole organ (tumour included, as LivSeg measures it:
+    # label >= 1) and Tumor its own segment, so other viewers show a liver without holes.
+    frames = np.stack([frames >= LIVER, frames == TUMOUR], axis=-1).astype(np.uint8)
     algo = hd.AlgorithmIdentificationSequence(
         name="LivSeg MobileUNet cascade", version=__version__, family=codes.cid7162.ArtificialIntelligence,
     )

@@ -79,6 +79,11 @@ class Volume:
     def voxel_volume_ml(self) -> float:
         return float(abs(np.linalg.det(self.affine[:3, :3]))) / 1000.0
 
+    def source_slice(self, k: int) -> int:
+        """Index along the source's third axis of canonical axial slice ``k`` (for DICOM: the file order)."""
+        ras = self.affine @ np.array([0.0, 0.0, float(k), 1.0])
+        return int(round(float((np.linalg.inv(self.source.affine) @ ras)[2])))
+
     def voxel_to_lps(self, ijk: np.ndarray) -> np.ndarray:
         """Canonical voxel coordinates (..., 3) -> DICOM patient LPS mm."""
         return ras_to_lps(nib.affines.apply_affine(self.affine, ijk))

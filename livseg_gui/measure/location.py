@@ -1,11 +1,12 @@
-"""Approximate lesion location: lobe and Couinaud segment from the liver's own shape.
+"""Approximate lesion location: hemiliver and Couinaud segments from the liver's own shape.
 
 This is a documented *geometric approximation*, not anatomy: LivSeg does not segment the
 hepatic or portal veins, which define the true segments. Every output labels it "approximate".
 
-- Lobe: the sagittal plane (constant patient L coordinate) that splits the liver's volume
-  60 % right / 40 % left stands in for Cantlie's line (the right lobe holds ~60 % of liver
-  volume in adults).
+- Hemiliver: the sagittal plane (constant patient L coordinate) that splits the liver's volume
+  60 % right / 40 % left stands in for Cantlie's line (the right hemiliver holds ~60 % of liver
+  volume in adults). The true line is oblique (gallbladder fossa to IVC) and a resected or
+  atrophic liver breaks the 60/40 rule: reports say so (see ``LiverGeometry.warnings``).
 - Left lobe: the medial 45 % of its volume (nearest the split plane) is segment IV, the rest
   lateral; the lateral part's superior half (by volume) is II, the inferior half III.
 - Right lobe: split anterior/posterior at its volume median along A-P (V/VIII anterior,
@@ -33,6 +34,7 @@ class LiverFrame:
     lateral_z: float  # II (above) vs III (below)
     right_y: float  # anterior (smaller y) vs posterior
     right_z: float  # superior vs inferior
+    centroid: tuple[float, float, float] = (0.0, 0.0, 0.0)  # canonical voxel
 
     @classmethod
     def of(cls, liver_coords: np.ndarray) -> LiverFrame | None:
@@ -51,6 +53,7 @@ class LiverFrame:
             lateral_z=float(np.median(lateral[:, 2])) if len(lateral) else float(np.median(z)),
             right_y=float(np.median(right[:, 1])) if len(right) else float(np.median(y)),
             right_z=float(np.median(right[:, 2])) if len(right) else float(np.median(z)),
+            centroid=tuple(float(v) for v in liver_coords.mean(axis=0)),
         )
 
     def lobe(self, ijk: np.ndarray) -> str:

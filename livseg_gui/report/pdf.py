@@ -20,7 +20,7 @@ from ..measure.lesions import LiverAnalysis
 from ..planes import Plane
 from .render import render_plane
 
-MAX_KEY_LESIONS = 6
+MAX_KEY_LESIONS = 8
 
 
 def _rl_image(img: Image.Image, width_mm: float) -> RLImage:
@@ -55,74 +55,120 @@ def write_pdf(report: dict, analysis: LiverAnalysis, volume: Volume, labels: np.
         ["Report generated", report["generated_at"], "Software", report["software"]],
     ]
     story.append(_table(hdr, col_widths=[28, 62, 28, 62], header=False))
-    story.append(Spacer(1, 3 * mm))
+    story.append(Spacer(1, 2 * mm))
+    warn = styles["BodyText"].clone("warn", fontSize=9, leading=11, textColor=colors.HexColor("#8a1c00"),
+                                    backColor=colors.HexColor("#fff1e6"), borderPadding=3)
+    for w in report.get("warnings", []):  # at the top of page 1, where they cannot be missed
+        story.append(Paragraph(f"<b>Warning:</b> {_esc(w)}", warn))
+        story.append(Spacer(1, 2 * mm))
     model = report.get("model") or {}
     if model:
-        story.append(Paragraph(f"Model: {model.get('version', '')} - {model.get('summary', '')}", small))
-    story.append(Spacer(1, 2 * mm))
+        story.append(Paragraph(f"Model: {_esc(model.get('version', ''))} - {_esc(model.get('summary', ''))}. "
+                               f"{_esc(model.get('validation', ''))}.", small))
     story.append(Paragraph("Summary", styles["Heading2"]))
+    rec = report.get("recist") or {}
+    targets = ", ".join(str(n) for n in rec.get("target_lesions", [])) or "none measurable"
     story.append(_table([
-        ["Liver volume", f"{report['liver_volume_ml']:.1f} mL"],
-        ["Liver extent (L-R x A-P x S-I)", " x ".join(f"{v:.0f}" for v in report["liver_extent_mm"]) + " mm"],
-        ["Lesions", str(report["lesion_count"])],
-        ["Total tumour volume", f"{report['tumour_volume_ml']:.2f} mL"],
+        ["Liver volume (whole organ, tumour included)", f"{report['liver_volume_ml']:.1f} mL"],
+        ["Tumour-free parenchyma", f"{report['parenchyma_volume_ml']:.1f} mL"],
+        ["Total tumour volume", f"{report['tumour_volume_ml']:.2f} mL ({report['lesion_count']} lesion(s))"],
         ["Tumour burden", f"{report['burden_percent']:.2f} % of liver volume"],
+        ["Liver extent (L-R x A-P x S-I)", " x ".join(f"{v:.0f}" for v in report["liver_extent_mm"]) + " mm"],
+        ["RECIST 1.1 target lesions", f"{targets}; sum of diameters {rec.get('sum_of_diameters_mm', 0):.1f} mm"],
         *([["Unconfirmed candidates", f"{len(report['candidates'])} (not counted above; review in the viewer)"]]
           if report.get("candidates") else []),
-    ], col_widths=[60, 120], header=False))
+    ], col_widths=[70, 110], header=False))
 
     story.append(Paragraph("Lesions", styles["Heading2"]))
-    rows = [["#", "Status", "Volume\n(mL)", "Longest\n(mm)", "Short\n(mm)", "Lobe", "Segment*",
-             "Depth\n(mm)", "Slice", "Centroid L, P, S (mm)", "HU\nmean"]]
+    rows = [["#", "Status", "RECIST", "Vol.\n(mL)", "Long\n(mm)", "Short\n(mm)", "Location (approximate)",
+             "Depth\n(mm)", "Slice\n(Inst.)", "From liver centre\nL, P, S (mm)", "Conf.\n%"]]
+    cell = small.clone("cell", fontSize=7, leading=8)
     for les in report["lesions"]:
+        inst = f"\n({les['instance_number']})" if les.get("instance_number") is not None else ""
+        conf = "" if les.get("confidence") is None else f"{100 * les['confidence']:.0f}"
         rows.append([
-            les["number"] or "-", les["status"], _f(les["volume_ml"], 2), _f(les["longest_diameter_mm"], 1),
-            _f(les["short_axis_mm"], 1), les["lobe"], (les["segment"] or "").replace(" (approximate)", ""),
-            _f(les["depth_mm"], 1), les["slice"], ", ".join(f"{v:.0f}" for v in les["centroid_mm"] or []),
-            _f(les["hu_mean"], 0),
+            les["number"] or "-", les["status"], _recist_mark(les, rec), _f(les["volume_ml"], 2),
+            _f(les["longest_diameter_mm"], 1), _f(les["short_axis_mm"], 1),
+            Paragraph(_esc(les.get("location") or ""), cell), _f(les["depth_mm"], 1), f"{les['slice']}{inst}",
+            ", ".join(f"{v:+.0f}" for v in les.get("from_liver_centroid_mm") or []), conf,
         ])
     if len(rows) == 1:
-        rows.append(["-", "no lesions found", "", "", "", "", "", "", "", "", ""])
-    story.append(_table(rows, col_widths=[7, 19, 14, 14, 13, 12, 15, 13, 11, 38, 12], header=True, font=7))
+        rows.append(["-", Paragraph("no lesions found", cell), "", "", "", "", "", "", "", "", ""])
+    story.append(_table(rows, col_widths=[7, 16, 13, 11, 11, 11, 45, 11, 12, 31, 10], header=True, font=7))
     story.append(Paragraph(
-        "* Lobe and Couinaud segment are approximate: a geometric split of the liver's own volume "
-        "(60/40 right/left), not vessel anatomy. Depth = distance from the lesion to the liver surface. "
-        f"Coordinates: {report['coordinates']}. Slices are numbered 1..N from inferior to superior.", small))
+        "RECIST: T = target, NT = non-target, &lt;10 = too small to characterise. Short = RECIST short axis "
+        "(longest diameter perpendicular to the long axis, inside the lesion). Location: right/left hemiliver "
+        "and Couinaud segments from a geometric split of the liver's own volume, not vessel anatomy. "
+        f"Depth = distance to the liver surface. {_esc(report.get('slice_note', ''))}. "
+        f"{_esc(report.get('coordinate_note', ''))}.", small))
 
-    story.append(Paragraph("Whole-liver overview", styles["Heading2"]))
     views = _overview(volume, labels)
-    story.append(Table([[_rl_image(v, 56) for v in views]], colWidths=[60 * mm] * 3))
+    story.append(KeepTogether([Paragraph("Whole-liver overview", styles["Heading2"]),
+                               Table([[_rl_image(v, 56) for v in views]], colWidths=[60 * mm] * 3)]))
 
-    heading = Paragraph(f"Key images (largest {min(MAX_KEY_LESIONS, len(analysis.lesions))} lesions)",
-                        styles["Heading2"])
-    for i, les in enumerate(analysis.lesions[:MAX_KEY_LESIONS]):
-        k = les.diameter_slice
+    # Key images: two lesions per row (axial with both RECIST axes, coronal through the centroid), up to
+    # four lesions per page; the heading stays with the first row.
+    shown = analysis.lesions[:MAX_KEY_LESIONS]
+    blocks = []
+    for les in shown:
+        k = les.slice
         a, b = (np.array([*e, k], dtype=float) for e in les.diameter_endpoints)
+        sa, sb = (np.array([*e, k], dtype=float) for e in les.short_axis_endpoints)
         crop = max(60.0, les.max_extent_mm * 2.5)
         centre = np.array([*((a[:2] + b[:2]) / 2), k])
-        ax = render_plane(volume, labels, Plane.AXIAL, k, crop_center=centre, crop_mm=crop, line=(a, b), out_px=280)
+        ax = render_plane(volume, labels, Plane.AXIAL, k, crop_center=centre, crop_mm=crop, lines=[(a, b), (sa, sb)],
+                          out_px=240)
         c3 = np.array(les.centroid_voxel)
-        co = render_plane(volume, labels, Plane.CORONAL, int(round(c3[1])), crop_center=c3, crop_mm=crop, out_px=280)
+        co = render_plane(volume, labels, Plane.CORONAL, int(round(c3[1])), crop_center=c3, crop_mm=crop, out_px=240)
+        entry = lesion_by_number(report, les.number)
+        inst = f", InstanceNumber {entry['instance_number']}" if entry and entry.get("instance_number") else ""
         caption = Paragraph(
-            f"Lesion {les.number}: {les.volume_ml:.2f} mL, {les.longest_diameter_mm:.1f} x {les.short_axis_mm:.1f} mm "
-            f"(axial slice {k + 1}), {les.lobe} lobe, segment {les.segment} (approximate)", small)
-        images = Table([[_rl_image(ax, 80), _rl_image(co, 80)]], colWidths=[85 * mm] * 2)
-        story.append(KeepTogether(([heading] if i == 0 else []) + [caption, images]))
+            f"<b>Lesion {les.number}</b>: {les.volume_ml:.2f} mL, {les.longest_diameter_mm:.1f} x "
+            f"{les.short_axis_mm:.1f} mm on slice {k + 1}{inst}; {_esc(les.location)}", small)
+        blocks.append([caption, Table([[_rl_image(ax, 43), _rl_image(co, 43)]], colWidths=[44 * mm] * 2)])
+    if blocks:
+        heading = Paragraph(f"Key images (largest {len(blocks)} lesion(s); yellow: long axis, magenta: short axis)",
+                            styles["Heading2"])
+        for i in range(0, len(blocks), 2):
+            pair = blocks[i : i + 2]
+            row = Table([[b for b in pair] + [""] * (2 - len(pair))], colWidths=[90 * mm] * 2)
+            row.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+            story.append(KeepTogether(([heading] if i == 0 else []) + [row, Spacer(1, 3 * mm)]))
 
+    return write_story(story, path, report["software"], report["notice"], "LivSeg report")
+
+
+def write_story(story: list, path: str | Path, software: str, notice: str, title: str) -> Path:
+    """Lay out a platypus story on A4 with the research-use footer, atomically."""
     def footer(canvas, doc):
         canvas.saveState()
         canvas.setFont("Helvetica", 7)
-        canvas.drawString(15 * mm, 10 * mm, f"{report['software']} - {report['notice']}")
+        canvas.drawString(15 * mm, 10 * mm, f"{software} - {notice}")
         canvas.drawRightString(195 * mm, 10 * mm, f"page {doc.page}")
         canvas.restoreState()
 
     def build(tmp: Path) -> None:
         doc = SimpleDocTemplate(str(tmp), pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm,
-                                topMargin=15 * mm, bottomMargin=18 * mm, title="LivSeg report",
-                                author=report["software"])
+                                topMargin=15 * mm, bottomMargin=18 * mm, title=title, author=software)
         doc.build(story, onFirstPage=footer, onLaterPages=footer)
 
     return atomic_write(path, build)
+
+
+def lesion_by_number(report: dict, number: int) -> dict | None:
+    return next((les for les in report["lesions"] if les["number"] == number), None)
+
+
+def _recist_mark(les: dict, rec: dict) -> str:
+    if les["number"] in rec.get("target_lesions", []):
+        return "T"
+    if les["number"] in rec.get("too_small_to_characterise", []):
+        return "<10"
+    return "NT" if les["number"] is not None else ""
+
+
+def _esc(text) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _f(v, digits: int) -> str:

@@ -1,4 +1,5 @@
-"""Key images for reports: a CT plane with the label overlay, a diameter line and a scale bar.
+"""Key images for reports: a CT plane with the label overlay, RECIST lines, orientation letters,
+plane and window/level, and a scale bar; every label sits on a dark backdrop so it reads over bone.
 
 Pure numpy + Pillow (no Qt). Pixels are resampled to square millimetres so 5 mm slices are
 not squashed in coronal views.
@@ -32,8 +33,8 @@ def _font(size: int) -> ImageFont.ImageFont:
 def render_plane(
     volume: Volume, labels: np.ndarray | None, plane: Plane, index: int,
     window: tuple[float, float] = ABDOMEN_WINDOW, crop_center: np.ndarray | None = None,
-    crop_mm: float | None = None, line: tuple[np.ndarray, np.ndarray] | None = None,
-    out_px: int = 360, alpha: float = 0.35, outline: bool = True,
+    crop_mm: float | None = None, lines: list[tuple[np.ndarray, np.ndarray]] | None = None,
+    out_px: int = 360, alpha: float = 0.35, outline: bool = True, annotate: bool = True,
 ) -> Image.Image:
     """Render one plane; optionally crop a square of ``crop_mm`` around voxel ``crop_center``.
 
@@ -67,16 +68,37 @@ def render_plane(
                 rgb[m & ~_erode(m)] = col
     img = Image.fromarray(rgb.astype(np.uint8))
     draw = ImageDraw.Draw(img)
-    if line is not None:
+    for line, colour in zip(lines or [], LINE_COLOURS):  # long axis yellow, short axis magenta
         pts = []
         for p in line:
             _, r, c = from_voxel(plane, p, volume.shape)
             pts.append(((c + 0.5 - box[0]) * col_mm * scale, (r + 0.5 - box[1]) * row_mm * scale))
-        draw.line(pts, fill=(255, 230, 0), width=2)
+        draw.line(pts, fill=colour, width=2)
         for x, y in pts:
-            draw.ellipse((x - 3, y - 3, x + 3, y + 3), outline=(255, 230, 0))
+            draw.ellipse((x - 3, y - 3, x + 3, y + 3), outline=colour)
     _scale_bar(draw, size, scale)
+    if annotate and min(size) >= 100:  # a 20-slice coronal strip has no room for letters
+        font = _font(12)
+        left, right, top, bottom = plane.edge_letters
+        w, h = size
+        _label(draw, (3, h / 2 - 7), left, font)
+        _label(draw, (w - 12, h / 2 - 7), right, font)
+        _label(draw, (w / 2 - 4, 2), top, font)
+        _label(draw, (w / 2 - 4, h - 16), bottom, font)
+        small = _font(10)  # two short lines, clear of the top edge letter
+        _label(draw, (3, 2), f"{plane.value} {index + 1}", small)
+        _label(draw, (3, 15), f"W{window[0]:.0f} L{window[1]:.0f}", small)
     return img
+
+
+LINE_COLOURS = ((255, 230, 0), (255, 80, 220))
+
+
+def _label(draw: ImageDraw.ImageDraw, xy: tuple[float, float], text: str, font) -> None:
+    """White text on a black box: legible over bone, contrast and air alike."""
+    x0, y0, x1, y1 = draw.textbbox(xy, text, font=font)
+    draw.rectangle((x0 - 2, y0 - 1, x1 + 2, y1 + 1), fill=(0, 0, 0))
+    draw.text(xy, text, fill=(255, 255, 255), font=font)
 
 
 def _erode(m: np.ndarray) -> np.ndarray:
@@ -94,5 +116,6 @@ def _scale_bar(draw: ImageDraw.ImageDraw, size: tuple[int, int], px_per_mm: floa
     length = min((5, 10, 20, 50, 100), key=lambda v: abs(v - target))
     x1, y = size[0] - 10, size[1] - 12
     x0 = x1 - length * px_per_mm
+    draw.rectangle((x0 - 3, y - 3, x1 + 3, y + 3), fill=(0, 0, 0))
     draw.line([(x0, y), (x1, y)], fill=(255, 255, 255), width=3)
-    draw.text((x0, y - 16), f"{length} mm", fill=(255, 255, 255), font=_font(12))
+    _label(draw, (x0, y - 18), f"{length} mm", _font(12))

@@ -70,8 +70,24 @@ class ModelCard:
         return "; ".join(parts)
 
     def report_entry(self) -> dict:
-        """What reports say about the models."""
-        return {"version": self.version, "summary": self.summary()}
+        """What reports say about the models, including their validated accuracy (from the card)."""
+        return {"version": self.version, "summary": self.summary(), "validation": self.validation_summary()}
+
+    def validation_summary(self) -> str:
+        """One sentence of held-out validation figures, or a plain statement that there are none."""
+        cases = (self.raw.get("validation") or {}).get("cases") or {}
+        if not cases:
+            return "no validation figures in the model card"
+        dice = [c["liver"]["dice"] for c in cases.values() if c.get("liver")]
+        found = [c["lesions_10mm"] for c in cases.values() if c.get("lesions_10mm")]
+        fp = [c["tumour_fp_ml"] for c in cases.values() if c.get("tumour_fp_ml") is not None]
+        text = (f"validated on {len(cases)} held-out case(s): liver Dice {min(dice):.3f}-{max(dice):.3f}"
+                if dice else f"validated on {len(cases)} held-out case(s)")
+        if found:
+            text += f"; lesions >= 10 mm found {sum(f[0] for f in found)}/{sum(f[1] for f in found)}"
+        if fp:
+            text += f"; false tumour up to {max(fp):.1f} mL per case"
+        return text + " (see MODEL_CARD.md; few cases: expect errors on other scanners)"
 
     @property
     def version(self) -> str:

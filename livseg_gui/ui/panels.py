@@ -94,7 +94,8 @@ class LesionPanel(QtWidgets.QWidget):
     sigJump = QtCore.Signal(object)  # lesion number (int) or candidate name ("C1")
     sigStatus = QtCore.Signal(object, str)  # the same key, "accepted" / "rejected"
 
-    COLUMNS = ("#", "Status", "Conf. %", "Volume mL", "Longest mm", "Short mm", "Lobe", "Segment*", "Depth mm")
+    COLUMNS = ("#", "Status", "Conf. %", "Volume mL", "Longest mm", "Short mm", "Slice", "Hemiliver*", "Segments*",
+               "Depth mm")
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -115,7 +116,8 @@ class LesionPanel(QtWidgets.QWidget):
         reject.setToolTip("Reject the selected lesion (it becomes liver; undoable)")
         accept.clicked.connect(lambda: self._status("accepted"))
         reject.clicked.connect(lambda: self._status("rejected"))
-        note = QtWidgets.QLabel("* approximate (geometric) Couinaud segment. C#: below-threshold candidate, "
+        note = QtWidgets.QLabel("* approximate (geometric split of the liver). Slice: where the diameters are "
+                                "measured. C#: below-threshold candidate, "
                                 "outlined in yellow, not counted until confirmed")
         note.setWordWrap(True)
         note.setStyleSheet("color: grey; font-size: 10px")
@@ -148,9 +150,11 @@ class LesionPanel(QtWidgets.QWidget):
         for les in a.lesions:
             conf = "" if les.confidence is None else f"{100 * les.confidence:.0f}"
             rows.append((les.number, les.status, conf, f"{les.volume_ml:.2f}", f"{les.longest_diameter_mm:.1f}",
-                         f"{les.short_axis_mm:.1f}", les.lobe, les.segment, f"{les.depth_mm:.1f}"))
+                         f"{les.short_axis_mm:.1f}", les.slice + 1, les.hemiliver, ", ".join(les.segments),
+                         f"{les.depth_mm:.1f}"))
         for name, cand in candidates:
-            rows.append((name, "candidate", f"{100 * cand.confidence:.0f}", f"{cand.volume_ml:.2f}", "", "", "", "", ""))
+            rows.append((name, "candidate", f"{100 * cand.confidence:.0f}", f"{cand.volume_ml:.2f}", "", "",
+                         int(round(cand.centroid_voxel[2])) + 1, "", "", ""))
         for r, vals in enumerate(rows):
             for c, v in enumerate(vals):
                 self.table.setItem(r, c, QtWidgets.QTableWidgetItem(str(v)))
