@@ -15,8 +15,8 @@ import io
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -6,7 +6,6 @@ import argparse
 import json
 import logging
 import sys
-import time
 from pathlib import Path
 
 from . import __version__

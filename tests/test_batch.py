@@ -13,7 +13,7 @@ from livseg_gui.batch import discover, run_batch
 from livseg_gui.cli import main
 
 from .conftest import SAMPLE, needs_models
-from .factory import phantom, write_nifti
+from .factory import write_nifti
 
 
 @pytest.fixture
