@@ -87,3 +87,10 @@ def from_voxel(plane: Plane, ijk, shape: tuple[int, int, int]) -> tuple[int, flo
     r = ijk[plane.row_axis]
     row = (nrows - 1 - r) if plane.row_flipped else r
     return int(round(ijk[plane.axis])), float(row), float(ijk[plane.col_axis])
+
+
+def lps_text(lps) -> str:
+    """Patient coordinates as a radiologist reads them: 'R 33.7  A 12.0  S 104.5 mm' (no signs)."""
+    x, y, z = (float(v) for v in lps)
+    return (f"{'L' if x >= 0 else 'R'} {abs(x):.1f}  {'P' if y >= 0 else 'A'} {abs(y):.1f}  "
+            f"{'S' if z >= 0 else 'I'} {abs(z):.1f} mm")

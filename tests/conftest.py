@@ -50,3 +50,24 @@ def cascade():
 @pytest.fixture(scope="session")
 def sample_result(sample_volume, cascade):
     return cascade.run(sample_volume)
+
+
+_EXIT_STATUS = 0
+
+
+def pytest_sessionfinish(session, exitstatus):
+    global _EXIT_STATUS
+    _EXIT_STATUS = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    """Leave like the app does (``ui.app.shutdown``): after many Qt windows and onnxruntime in one process,
+    interpreter finalisation can abort in pyqtgraph/Qt destructors (exit 134) after every test has passed.
+    Everything is reported and flushed by now, so exit with pytest's own status."""
+    import sys
+
+    if "PySide6.QtWidgets" in sys.modules:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_EXIT_STATUS)

@@ -13,7 +13,7 @@ from PySide6 import QtCore, QtWidgets
 from livseg_gui.planes import Plane, from_voxel, plane_spacing
 from livseg_gui.ui.main_window import MainWindow
 
-from .conftest import SAMPLE, have_models, needs_models
+from .conftest import DCMQI, SAMPLE, have_models, needs_models
 
 
 @pytest.fixture
@@ -35,6 +35,7 @@ def window(qtbot, tmp_path, monkeypatch):
 def _open_sample(qtbot, win):
     with qtbot.waitSignal(win.sigLoaded, timeout=60_000):
         win.open_path(str(SAMPLE))
+    qtbot.wait(50)  # the start banner hides on load: let the views take their final size
     return win.session.volume
 
 
@@ -224,6 +225,88 @@ def test_lesion_panel_lists_jumps_and_rejects(qtbot, window):
     window.act_undo.trigger()
     window.update_lesions()
     assert table.rowCount() == 2
+    # Undoing the reject undoes its review status too: the lesion is not also reported as rejected.
+    assert window.session.rejected == []
+    assert all(les.status == "unreviewed" for les in window.session.analysis().lesions)
+    window.act_redo.trigger()
+    assert len(window.session.rejected) == 1
+
+
+def _hold_a_job(window):
+    """A real worker that runs until released: stands in for a long segmentation."""
+    import threading
+
+    from livseg_gui.ui.workers import Worker
+
+    from livseg_gui.errors import Cancelled
+
+    release = threading.Event()
+
+    def job(_worker):
+        release.wait(30)
+        raise Cancelled("released")
+
+    window.worker = Worker(job)
+    window.worker.sigCancelled.connect(window._end_work)  # a bound method: queued onto the GUI thread
+    window._begin_work("Busy...")
+    window.worker.start()
+    return release
+
+
+@needs_models
+def test_open_during_a_job_is_refused_and_never_mixed(qtbot, window, tmp_path):
+    vol = _open_sample(qtbot, window)
+    session = window.session
+    with qtbot.waitSignal(window.sigSegmented, timeout=300_000):
+        window.segment()
+        window.open_path(str(DCMQI))  # a different scan, while the segmentation runs
+        assert "job is running" in window.status.currentMessage()
+    assert window.session is session and window.session.volume.shape == vol.shape
+    assert (window.session.labels.data >= 1).sum() > 10_000
+
+
+def test_edits_are_blocked_while_a_job_runs(qtbot, window, monkeypatch):
+    from livseg_gui.edit import tools
+
+    vol = _open_sample(qtbot, window)
+    tools.brush(window.session.labels, (200, 200, 10), 20, vol.spacing, 1, plane=None)
+    before = window.session.labels.data.copy()
+    release = _hold_a_job(window)
+    try:
+        window.remove_islands()
+        window.tumour_inside_liver()
+        window.flood_fill_at_cursor()
+        monkeypatch.setattr(QtWidgets.QInputDialog, "getText", lambda *a, **k: ("3,9", True))
+        window.interpolate_dialog()
+        assert "Busy" in window.status.currentMessage()
+        np.testing.assert_array_equal(window.session.labels.data, before)
+        assert not window.act_undo.isEnabled() and not window.segment_button.isEnabled()
+    finally:
+        release.set()
+        qtbot.waitUntil(lambda: window.worker is None, timeout=10_000)
+
+
+def test_fill_between_slices_checks_its_bounds(qtbot, window, monkeypatch):
+    from livseg_gui.edit import tools
+
+    vol = _open_sample(qtbot, window)
+    lm = window.session.labels
+    tools.brush(lm, (200, 200, 9), 20, vol.spacing, 1)
+    errors = []
+    monkeypatch.setattr(window, "error", lambda title, msg: errors.append(msg))
+    for text in ("0,5", f"3,{vol.shape[2] + 1}", "4,5"):  # slice 0 would wrap to the last slice
+        monkeypatch.setattr(QtWidgets.QInputDialog, "getText", lambda *a, t=text, **k: (t, True))
+        before = lm.data.copy()
+        window.interpolate_dialog()
+        np.testing.assert_array_equal(lm.data, before)
+    assert len(errors) == 3 and "between 1 and 20" in errors[0]
+    with pytest.raises(ValueError, match="must lie in"):
+        tools.interpolate_slices(lm, Plane.AXIAL, -1, 9, 1, vol.spacing)
+    monkeypatch.setattr(QtWidgets.QInputDialog, "getText", lambda *a, **k: ("10,16", True))
+    tools.brush(lm, (200, 200, 15), 20, vol.spacing, 1)
+    window.tool_panel.label_box.setCurrentIndex(0)  # liver
+    window.interpolate_dialog()
+    assert lm.undo_name() == "interpolate liver" and lm.data[200, 200, 12] == 1
 
 
 def test_process_exits_0_after_showing_views_with_onnxruntime_loaded(tmp_path):
@@ -270,3 +353,38 @@ def test_drag_paints_one_undoable_stroke(qtbot, window):
     assert len(window.session.labels.undo_stack) == 1
     window.act_undo.trigger()
     assert not window.session.labels.data.any()
+
+
+def test_viewer_conventions_banner_wl_coordinates_and_seg_availability(qtbot, window):
+    """Start hint, live W/L, R/L coordinates, SEG disabled with its reason, keys on the view under the mouse."""
+    assert window.banner.isVisible() and "Open a CT" in window.banner.text()
+    assert window.minimumWidth() <= 1024 and window.minimumHeight() <= 640
+    vol = _open_sample(qtbot, window)
+    window._window_drag(20.0, -10.0)
+    assert window.wl_label.text() == "Custom W440 L60"
+    window.set_window(150.0, 30.0)
+    assert window.wl_label.text() == "Liver (W150 L30)" and window.window_box.currentText() == "Liver (W150 L30)"
+    # The sample's UIDs were stripped: SEG export is disabled and says why.
+    assert not window.act_seg.isEnabled() and "lacks" in window.act_seg.toolTip()
+    axial = window.views[Plane.AXIAL]
+    voxel = np.array([100, 240, axial.index])
+    qtbot.mouseMove(axial.graphics.viewport(), _viewport_pos(axial, voxel))
+    qtbot.waitUntil(lambda: "HU" in window.hu_label.text())
+    lps = vol.voxel_to_lps(voxel)
+    assert f"{'R' if lps[0] < 0 else 'L'} {abs(lps[0]):.1f}" in window.hu_label.text() and "-" not in window.hu_label.text().split("|")[1]
+    # Double-click maximises a view; again restores all three.
+    window.toggle_maximised(Plane.CORONAL)
+    assert window.views[Plane.AXIAL].isHidden() and not window.views[Plane.CORONAL].isHidden()
+    window.toggle_maximised(Plane.CORONAL)
+    assert not window.views[Plane.AXIAL].isHidden() and not window.views[Plane.SAGITTAL].isHidden()
+
+
+def test_keyboard_shortcuts_dialog_lists_the_actions(qtbot, window):
+    from livseg_gui.ui.shortcuts import show_shortcuts
+
+    show_shortcuts(window)
+    dlg = window.findChild(QtWidgets.QDialog, "shortcuts_dialog")
+    table = dlg.findChild(QtWidgets.QTableWidget)
+    actions = {table.item(r, 1).text() for r in range(table.rowCount())}
+    assert {"Segment liver and tumours", "Paint tool", "Keyboard shortcuts", "Fit views (reset zoom)"} <= actions
+    dlg.close()

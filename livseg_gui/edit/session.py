@@ -16,7 +16,9 @@ class Session:
         self.volume = volume
         self.labels = LabelMap(labels if labels is not None else volume.new_labels())
         self.segmented_version: int | None = None  # labels.version right after the last automatic run
-        self.rejected: list[dict] = []  # measurements of lesions the user rejected, for the report
+        # (the undoable change that rejected a lesion, its measurements): a rejection counts while its
+        # change is applied, so undoing a reject also undoes its review status.
+        self._rejections: list[tuple[object, dict]] = []
         self._statuses: list[tuple[np.ndarray, str]] = []  # (centroid mm, status)
         self._geometry: tuple[int, LiverGeometry] | None = None
         self._analysis: tuple[int, LiverAnalysis] | None = None
@@ -72,12 +74,25 @@ class Session:
                 best, status = d, s
         return status
 
+    @property
+    def rejected(self) -> list[dict]:
+        """Measurements of the lesions the user rejected (and has not un-done), for the report."""
+        applied = {id(c) for c in self.labels.undo_stack}
+        return [entry for change, entry in self._rejections if id(change) in applied]
+
     def set_status(self, lesion_number: int, status: str) -> None:
+        """Accept a lesion, or reject it: its voxels go back to liver as one undo step."""
+        from .tools import reject_lesion
+
         les = next(les for les in self.analysis().lesions if les.number == lesion_number)
         c = np.array(les.centroid_mm)
+        if status == "rejected":
+            entry = {**les.as_dict(), "status": "rejected", "slice": les.slice + 1,
+                     "slice_range": [les.slice_range[0] + 1, les.slice_range[1] + 1]}
+            change = reject_lesion(self.labels, les.centroid_voxel, lesion_number)
+            if change is not None:
+                self._rejections.append((change, entry))
+            return
         self._statuses = [(cc, s) for cc, s in self._statuses if np.linalg.norm(cc - c) >= 1e-6]
         self._statuses.append((c, status))
         les.status = status
-        if status == "rejected":
-            self.rejected.append({**les.as_dict(), "slice": les.slice + 1,
-                                  "slice_range": [les.slice_range[0] + 1, les.slice_range[1] + 1]})

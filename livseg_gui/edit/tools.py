@@ -17,8 +17,9 @@ def _write(current: np.ndarray, region: np.ndarray, label: int, mode: str) -> np
     """New values for voxels in ``region`` (bool) under the label rules.
 
     Painting liver never overwrites tumour (tumour is part of the liver); painting tumour marks
-    liver too. Erasing clears to background; erasing one label only removes that label
-    (erasing tumour leaves liver).
+    liver too. Erasing clears to background; erasing one label only removes that label:
+    erasing tumour gives liver back (no hole in the liver), erasing liver clears the organ, tumour
+    included, to background (tumour cannot lie outside the liver).
     """
     new = current.copy()
     if mode == PAINT:
@@ -29,7 +30,10 @@ def _write(current: np.ndarray, region: np.ndarray, label: int, mode: str) -> np
     elif mode == ERASE:
         new[region] = BACKGROUND
     elif mode == ERASE_LABEL:
-        new[region & (current == label)] = LIVER if label == TUMOUR else BACKGROUND
+        if label == TUMOUR:
+            new[region & (current == TUMOUR)] = LIVER
+        else:
+            new[region & (current >= LIVER)] = BACKGROUND
     else:
         raise ValueError(f"unknown brush mode {mode!r}")
     return new
@@ -116,6 +120,9 @@ def _signed_distance(mask: np.ndarray, sampling) -> np.ndarray:
 
 def interpolate_slices(lm: LabelMap, plane: Plane, k0: int, k1: int, label: int, spacing) -> Change | None:
     """Shape-based interpolation of ``label`` between slices k0 and k1 (signed distance, linear)."""
+    n = lm.shape[plane.axis]
+    if not (0 <= k0 < n and 0 <= k1 < n):
+        raise ValueError(f"slices {k0 + 1} and {k1 + 1} must lie in 1..{n}")  # never wrap around to the end
     if abs(k1 - k0) < 2:
         return None
     k0, k1 = sorted((k0, k1))
@@ -123,7 +130,7 @@ def interpolate_slices(lm: LabelMap, plane: Plane, k0: int, k1: int, label: int,
     take = lambda k: np.take(lm.data, k, axis=plane.axis)  # noqa: E731
     target = (lambda v: v >= LIVER) if label == LIVER else (lambda v: v == TUMOUR)
     d0, d1 = _signed_distance(target(take(k0)), sampling), _signed_distance(target(take(k1)), sampling)
-    index = [slice(None)] * 3
+    index = [slice(0, n) for n in lm.shape]  # explicit bounds: listeners compare them with slice numbers
     index[plane.axis] = slice(k0 + 1, k1)
     box: Box = tuple(index)  # type: ignore[assignment]
     region = np.zeros(lm.data[box].shape, bool)

@@ -35,6 +35,22 @@ def _srgb_to_lab(rgb: np.ndarray) -> tuple[float, float, float]:
     return float(116 * f[1] - 16), float(500 * (f[0] - f[1])), float(200 * (f[1] - f[2]))
 
 
+def seg_unavailable_reason(volume: Volume) -> str | None:
+    """Why a DICOM SEG cannot be written for this volume, from headers only (cheap: one file); None if it can."""
+    if volume.meta.source_format != "dicom" or not volume.meta.dicom_files:
+        return "needs a CT opened from DICOM (this one came from NIfTI): save a NIfTI mask instead"
+    if len(volume.meta.dicom_files) != volume.source.shape[2]:
+        return "the series was resampled to fill a missing slice, so a SEG cannot reference its images"
+    try:
+        ds = pydicom.dcmread(volume.meta.dicom_files[0], stop_before_pixels=True)
+    except Exception:
+        return "the source DICOM files changed or vanished since loading"
+    missing = [k for k in ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID") if not ds.get(k)]
+    if missing:
+        return f"the source DICOM lacks {', '.join(missing)} (removed by anonymisation?)"
+    return None
+
+
 def check_seg_possible(volume: Volume) -> None:
     """Raise InputError now if a SEG could not be written for this volume (before any work is done)."""
     _check_dicom_source(volume)

@@ -13,8 +13,10 @@ from ..edit import tools
 from ..edit.autosave import BackgroundSaver, RecoveryStore
 from ..edit.session import Session
 from ..errors import LivSegError
-from ..planes import Plane
+from ..planes import Plane, lps_text
+from .banner import Banner
 from .panels import LesionPanel, OverlayPanel, ToolPanel
+from .shortcuts import show_shortcuts
 from .slice_view import SliceView
 from .workers import Worker
 
@@ -45,8 +47,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.settings = QtCore.QSettings("LivSeg", "LivSeg")
         self.anonymise = False
         self.cursor = np.zeros(3)
+        self._seg_reason: str | None = None  # why DICOM SEG export is unavailable for the open scan
+        self._job_warnings: list[str] = []  # the scan's and the last segmentation's warnings (banner)
         self.setAcceptDrops(True)
-        self.resize(1500, 900)
+        self.setMinimumSize(960, 600)  # works down to 1024x640 screens; nothing hard-coded above it
+        self._fit_to_screen()
 
         self.views = {p: SliceView(p) for p in Plane}
         # Axial large on the left; coronal above sagittal on the right (ITK-SNAP users expect all three).
@@ -61,7 +66,15 @@ class MainWindow(QtWidgets.QMainWindow):
             v.sigPointer.connect(self._pointer)
             v.sigHover.connect(self._hover)
             v.sigWindowDrag.connect(self._window_drag)
-        self.setCentralWidget(split)
+            v.sigMaximise.connect(self.toggle_maximised)
+        self.banner = Banner()
+        central = QtWidgets.QWidget()
+        lay = QtWidgets.QVBoxLayout(central)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.banner)
+        lay.addWidget(split, 1)
+        self.setCentralWidget(central)
 
         self.tool_panel = ToolPanel()
         self.overlay_panel = OverlayPanel()
@@ -82,12 +95,16 @@ class MainWindow(QtWidgets.QMainWindow):
         self.cancel_button.clicked.connect(self.cancel_work)
         self.window_box = QtWidgets.QComboBox()
         self.window_box.addItems(list(WINDOW_PRESETS))
-        self.window_box.currentTextChanged.connect(lambda t: self.set_window(*WINDOW_PRESETS[t]))
+        self.window_box.setToolTip("Window/level presets (View menu, keys F1-F4); right-drag in a view adjusts it")
+        self.window_box.currentTextChanged.connect(lambda t: self.set_window(*WINDOW_PRESETS[t]) if t in WINDOW_PRESETS else None)
+        self.wl_label = QtWidgets.QLabel()
+        self.wl_label.setObjectName("wl_label")
         col.addWidget(self.segment_button)
         col.addWidget(self.progress)
         col.addWidget(self.cancel_button)
         col.addWidget(QtWidgets.QLabel("Window / level"))
         col.addWidget(self.window_box)
+        col.addWidget(self.wl_label)
         col.addWidget(self.tool_panel)
         col.addWidget(self.overlay_panel)
         col.addWidget(QtWidgets.QLabel("<b>Lesions</b>"))
@@ -95,8 +112,13 @@ class MainWindow(QtWidgets.QMainWindow):
         dock = QtWidgets.QDockWidget("LivSeg")
         dock.setObjectName("side_dock")
         dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
-        dock.setWidget(side)
-        dock.setMinimumWidth(360)
+        scroll = QtWidgets.QScrollArea()  # a short screen scrolls the side panel instead of cutting it off
+        scroll.setWidget(side)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        side.setMinimumHeight(560)
+        dock.setWidget(scroll)
+        dock.setMinimumWidth(330)
         self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
 
         self.status = self.statusBar()
@@ -110,10 +132,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self._update_actions()
 
     # -- menus ------------------------------------------------------------------------------
+    def _fit_to_screen(self) -> None:
+        screen = QtGui.QGuiApplication.primaryScreen()
+        avail = screen.availableGeometry() if screen else QtCore.QRect(0, 0, 1280, 720)
+        self.resize(max(self.minimumWidth(), min(1600, int(avail.width() * 0.92))),
+                    max(self.minimumHeight(), min(1000, int(avail.height() * 0.9))))
+
     def _action(self, menu, text, slot, shortcut=None, name=None) -> QtGui.QAction:
         a = QtGui.QAction(text, self)
         if shortcut:
             a.setShortcut(QtGui.QKeySequence(shortcut))
+            a.setToolTip(f"{text} ({a.shortcut().toString(QtGui.QKeySequence.SequenceFormat.NativeText)})")
         a.triggered.connect(lambda *_: slot())
         if name:
             a.setObjectName(name)
@@ -156,9 +185,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.act_segment = self._action(s, "Segment liver and tumours", self.segment, "Ctrl+G")
 
         v = self.menuBar().addMenu("&View")
-        for name, (w, lev) in WINDOW_PRESETS.items():
-            self._action(v, name, lambda w=w, lev=lev: self.set_window(w, lev))
+        for i, (name, (w, lev)) in enumerate(WINDOW_PRESETS.items(), start=1):
+            self._action(v, name, lambda w=w, lev=lev: self.set_window(w, lev), f"F{i}")
+        v.addSeparator()
+        self._action(v, "Fit views (reset zoom)", self.fit_views, "Ctrl+0")
+        tb = self.menuBar().addMenu("&Tools")
+        for tool, key in (("navigate", "C"), ("paint", "P"), ("erase", "E"), ("threshold", "T"), ("sphere", "B")):
+            self._action(tb, f"{tool.capitalize()} tool", lambda t=tool: self.tool_panel.set_tool(t), key)
         h = self.menuBar().addMenu("&Help")
+        self._action(h, "Keyboard shortcuts", lambda: show_shortcuts(self), "F12")
         self._action(h, "About LivSeg / self-test", self.about)
 
     def _fill_recent(self) -> None:
@@ -177,17 +212,26 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # -- opening ----------------------------------------------------------------------------
     def open_file_dialog(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open CT", "", "NIfTI (*.nii *.nii.gz);;All files (*)")
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open CT", str(self._last_dir()),
+                                                        "NIfTI (*.nii *.nii.gz);;All files (*)")
         if path:
+            self.settings.setValue("last_dir", str(Path(path).parent))
             self.open_path(path)
 
     def open_folder_dialog(self) -> None:
-        path = QtWidgets.QFileDialog.getExistingDirectory(self, "Open DICOM folder")
+        path = QtWidgets.QFileDialog.getExistingDirectory(self, "Open DICOM folder", str(self._last_dir()))
         if path:
+            self.settings.setValue("last_dir", str(Path(path).parent))
             self.open_path(path)
 
     def open_path(self, path: str, series: str | None = None) -> None:
-        """Scan (and, if needed, ask which series), then load in a worker thread."""
+        """Scan (and, if needed, ask which series), then load in a worker thread.
+
+        Refused while a job runs: its result belongs to the scan it started on, never to a new one.
+        """
+        if self.worker is not None:
+            self.status.showMessage("A job is running: wait for it or cancel it before opening another scan", 8000)
+            return
         if not self._confirm_discard():
             return
         from ..io import list_series
@@ -239,8 +283,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.cursor = np.array(volume.shape, float) // 2
         self._set_cursor(self.cursor)
         self._remember(path)
-        for w in volume.warnings:
-            self.status.showMessage(w, 10000)
+        from ..io.seg import seg_unavailable_reason
+
+        self._seg_reason = seg_unavailable_reason(volume)
+        self._job_warnings = list(volume.warnings)  # persistent: shown in the banner until the next scan
+        self.banner.show_warnings(self._job_warnings)
         self.lesion_panel.show_analysis(None)
         self._offer_recovery()
         self._update_title()
@@ -329,7 +376,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._segment_over()
         self.session.set_segmentation(result)
         t = result.timings
-        self.status.showMessage(f"Segmented in {t['total_s']:.1f} s" + "".join(f" - {w}" for w in result.warnings), 15000)
+        self.status.showMessage(f"Segmented in {t['total_s']:.1f} s", 15000)
+        self._job_warnings = list(self.session.volume.warnings) + list(result.warnings)
         self.update_lesions()
         self.sigSegmented.emit()
 
@@ -362,6 +410,25 @@ class MainWindow(QtWidgets.QMainWindow):
         self.window = (max(1.0, width), level)
         for v in self.views.values():
             v.set_window(*self.window)
+        preset = next((n for n, wl in WINDOW_PRESETS.items() if wl == self.window), None)
+        self.wl_label.setText(preset or f"Custom W{self.window[0]:.0f} L{self.window[1]:.0f}")
+        if preset and self.window_box.currentText() != preset:
+            self.window_box.setCurrentText(preset)
+
+    def toggle_maximised(self, plane: Plane) -> None:
+        """Show only this view, or all three again (ITK-SNAP and Slicer users double-click for this)."""
+        others = [v for p, v in self.views.items() if p is not plane]
+        alone = all(v.isHidden() for v in others)
+        for v in others:
+            v.setVisible(alone)
+        right = self.views[Plane.CORONAL].parentWidget()
+        right.setVisible(alone or plane is not Plane.AXIAL)
+        self.views[Plane.AXIAL].setVisible(alone or plane is Plane.AXIAL)
+        self.views[plane].setVisible(True)
+
+    def fit_views(self) -> None:
+        for v in self.views.values():
+            v.fit()
 
     def _window_drag(self, dx: float, dy: float) -> None:
         width, level = self.window
@@ -389,10 +456,7 @@ class MainWindow(QtWidgets.QMainWindow):
         hu = vol.array[tuple(ijk)]
         lps = vol.voxel_to_lps(ijk)
         lab = int(self.session.labels.data[tuple(ijk)])
-        self.hu_label.setText(
-            f"HU {float(hu):.0f}  |  L {lps[0]:.1f}  P {lps[1]:.1f}  S {lps[2]:.1f} mm  |  "
-            f"voxel {ijk[0]}, {ijk[1]}, {ijk[2]}  |  label {lab}"
-        )
+        self.hu_label.setText(f"HU {float(hu):.0f}  |  {lps_text(lps)}  |  voxel {ijk[0]}, {ijk[1]}, {ijk[2]}  |  label {lab}")
 
     def _pointer(self, plane: Plane, voxel, phase: str) -> None:
         if self.session is None:
@@ -442,8 +506,17 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.session and self.worker is None:
             self.session.labels.redo()
 
-    def interpolate_dialog(self) -> None:
+    def _can_edit(self) -> bool:
+        """Edits need an open scan and no job running (a segmentation would overwrite them)."""
         if self.session is None:
+            return False
+        if self.worker is not None:
+            self.status.showMessage("Busy: wait for the running job or cancel it before editing", 6000)
+            return False
+        return True
+
+    def interpolate_dialog(self) -> None:
+        if not self._can_edit():
             return
         n = self.session.volume.shape[2]
         k = self.views[Plane.AXIAL].index + 1
@@ -456,18 +529,23 @@ class MainWindow(QtWidgets.QMainWindow):
         except ValueError:
             self.error("Fill between slices", "enter two slice numbers separated by a comma")
             return
+        if not (0 <= a < n and 0 <= b < n) or abs(a - b) < 2:
+            self.error("Fill between slices", f"enter two slices between 1 and {n}, at least two apart")
+            return
+        if not self._can_edit():  # a job may have started while the dialog was open
+            return
         tools.interpolate_slices(self.session.labels, Plane.AXIAL, a, b, self.tool_panel.label, self.session.volume.spacing)
 
     def flood_fill_at_cursor(self) -> None:
-        if self.session and tools.flood_fill(self.session.labels, self.cursor, Plane.AXIAL, self.tool_panel.label) is None:
+        if self._can_edit() and tools.flood_fill(self.session.labels, self.cursor, Plane.AXIAL, self.tool_panel.label) is None:
             self.status.showMessage("Nothing filled: the region at the cursor is not closed on this slice", 6000)
 
     def remove_islands(self) -> None:
-        if self.session:
+        if self._can_edit():
             tools.remove_islands(self.session.labels, self.session.volume.voxel_volume_ml)
 
     def tumour_inside_liver(self) -> None:
-        if self.session:
+        if self._can_edit():
             tools.keep_tumour_inside_liver(self.session.labels)
 
     # -- lesions ----------------------------------------------------------------------------
@@ -475,7 +553,18 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.session is None:
             return
         pending = self.session.pending_candidates()
-        self.lesion_panel.show_analysis(self.session.analysis() if self.session.has_labels else None, pending)
+        analysis = self.session.analysis() if self.session.has_labels else None
+        self.lesion_panel.show_analysis(analysis, pending)
+        warnings = list(self._job_warnings)
+        if analysis is not None:
+            warnings += [w for w in analysis.warnings if w not in warnings]
+            unsure = [les.number for les in analysis.lesions if les.confidence is not None and les.confidence < 0.9]
+            if unsure:
+                warnings.append(f"low model confidence for lesion(s) {', '.join(map(str, unsure))}: review them")
+        if pending:
+            warnings.append(f"{len(pending)} candidate region(s) below the model's threshold, outlined in yellow: "
+                            "confirm (Accept) or leave them out")
+        self.banner.show_warnings(warnings)
         marks = None
         if pending:
             marks = np.zeros(self.session.volume.shape, bool, order="F")
@@ -497,15 +586,13 @@ class MainWindow(QtWidgets.QMainWindow):
     def _lesion_status(self, number: int | str, status: str) -> None:
         if isinstance(number, str):  # a candidate: accept confirms it (one undo step); reject leaves it out
             cand = dict(self.session.pending_candidates()).get(number)
-            if cand is not None and status == "accepted" and self.worker is None:
+            if cand is not None and status == "accepted" and self._can_edit():
                 tools.confirm_candidate(self.session.labels, cand.box, cand.mask, f"candidate {number}")
             return
-        les = next((x for x in self.session.analysis().lesions if x.number == number), None)
-        if les is None:
+        if not self._can_edit():
             return
-        self.session.set_status(number, status)
-        if status == "rejected":
-            tools.reject_lesion(self.session.labels, les.centroid_voxel, number)
+        if any(x.number == number for x in self.session.analysis().lesions):
+            self.session.set_status(number, status)
         self.update_lesions()
 
     # -- saving -----------------------------------------------------------------------------
@@ -513,9 +600,19 @@ class MainWindow(QtWidgets.QMainWindow):
         meta = self.session.volume.meta
         base = Path(meta.source_path)
         stem = base.name.removesuffix(".gz").removesuffix(".nii") if base.is_file() else base.name
-        default = str(base.parent / f"{stem}_livseg{suffix}")
+        default = str(self._last_dir() / f"{stem}_livseg{suffix}")
         path, _ = QtWidgets.QFileDialog.getSaveFileName(self, title, default, filt)
+        if path:
+            self.settings.setValue("last_dir", str(Path(path).parent))
         return path or None
+
+    def _last_dir(self) -> Path:
+        """Where file dialogs open: the last folder used, else Documents or home (never a bundle's temp folder)."""
+        last = self.settings.value("last_dir", "")
+        if last and Path(last).is_dir():
+            return Path(last)
+        docs = Path.home() / "Documents"
+        return docs if docs.is_dir() else Path.home()
 
     def save_mask(self, path: str) -> bool:
         from ..io.nifti import save_labels_nifti
@@ -658,6 +755,9 @@ class MainWindow(QtWidgets.QMainWindow):
         busy = self.worker is not None
         for a in (self.act_save_mask, self.act_seg, self.act_report, self.act_load_mask):
             a.setEnabled(has and not busy)
+        reason = self._seg_reason if has else "open a DICOM CT first"
+        self.act_seg.setEnabled(has and not busy and reason is None)
+        self.act_seg.setToolTip(f"Unavailable: {reason}" if reason else "Export the mask as DICOM SEG (liver, tumour)")
         self.segment_button.setEnabled(has and not busy)
         self.act_segment.setEnabled(has and not busy)
         lm = self.session.labels if has else None
@@ -692,16 +792,24 @@ class MainWindow(QtWidgets.QMainWindow):
         self.saver.flush(10.0)
         ev.accept()
 
+    def _view_under_mouse(self) -> SliceView:
+        w = QtWidgets.QApplication.widgetAt(QtGui.QCursor.pos())
+        while w is not None:
+            if isinstance(w, SliceView):
+                return w
+            w = w.parentWidget()
+        return self.views[Plane.AXIAL]
+
     def keyPressEvent(self, ev) -> None:
         key = ev.key()
-        view = self.views[Plane.AXIAL]
+        view = self._view_under_mouse()
         steps = {QtCore.Qt.Key.Key_Up: 1, QtCore.Qt.Key.Key_Down: -1, QtCore.Qt.Key.Key_PageUp: 10,
                  QtCore.Qt.Key.Key_PageDown: -10, QtCore.Qt.Key.Key_Right: 1, QtCore.Qt.Key.Key_Left: -1}
         if key in steps and self.session is not None:
             view.step(steps[key])
-            self.cursor[2] = view.index
+            self.cursor[view.plane.axis] = view.index
             for v in self.views.values():
-                if v.plane is not Plane.AXIAL:
+                if v is not view:
                     v.set_cursor(self.cursor)
         else:
             super().keyPressEvent(ev)

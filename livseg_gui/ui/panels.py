@@ -39,6 +39,9 @@ class ToolPanel(QtWidgets.QGroupBox):
         self.hu_lo = QtWidgets.QSpinBox(minimum=-1024, maximum=3000, value=int(lo), suffix=" HU")
         self.hu_hi = QtWidgets.QSpinBox(minimum=-1024, maximum=3000, value=int(hi), suffix=" HU")
         self.erase_only = QtWidgets.QCheckBox("Erase only the active label")
+        self.erase_only.setChecked(True)  # erasing tumour gives liver back, not a hole in the liver
+        self.erase_only.setToolTip("On: erasing tumour turns it back into liver; erasing liver clears it. "
+                                   "Off: the eraser clears everything under it to background")
         form.addRow("Label", self.label_box)
         form.addRow("Radius", self.radius)
         form.addRow("Threshold from", self.hu_lo)

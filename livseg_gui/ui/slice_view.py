@@ -45,7 +45,10 @@ class _ViewBox(pg.ViewBox):
             self.view.pointer(p.x(), p.y(), phase)
 
     def mouseClickEvent(self, ev):
-        if ev.button() == QtCore.Qt.MouseButton.LeftButton:
+        if ev.button() == QtCore.Qt.MouseButton.LeftButton and ev.double():
+            ev.accept()
+            self.view.sigMaximise.emit(self.view.plane)
+        elif ev.button() == QtCore.Qt.MouseButton.LeftButton:
             ev.accept()
             p = self.mapToView(ev.pos())
             self.view.pointer(p.x(), p.y(), "click")
@@ -58,6 +61,7 @@ class SliceView(QtWidgets.QWidget):
     sigHover = QtCore.Signal(object, object)  # (plane, voxel ijk or None)
     sigSliceChanged = QtCore.Signal(object, int)  # (plane, index)
     sigWindowDrag = QtCore.Signal(float, float)
+    sigMaximise = QtCore.Signal(object)  # plane: double-click toggles this view alone / all three
 
     def __init__(self, plane: Plane, parent=None):
         super().__init__(parent)
@@ -129,7 +133,14 @@ class SliceView(QtWidgets.QWidget):
         self.slider.blockSignals(False)
         self.index = -1
         self.set_index(n // 2)
-        rows, cols = plane_shape(volume.shape, self.plane)
+        self.fit()
+
+    def fit(self) -> None:
+        """Reset zoom and pan so the whole slice fits the view."""
+        if self.volume is None:
+            return
+        row_mm, col_mm = plane_spacing(self.volume.spacing, self.plane)
+        rows, cols = plane_shape(self.volume.shape, self.plane)
         self.vb.setRange(QtCore.QRectF(0, 0, cols * col_mm, rows * row_mm), padding=0.02)
 
     def set_labels(self, labels: np.ndarray | None) -> None:
