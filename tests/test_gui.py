@@ -236,9 +236,8 @@ def _hold_a_job(window):
     """A real worker that runs until released: stands in for a long segmentation."""
     import threading
 
-    from livseg_gui.ui.workers import Worker
-
     from livseg_gui.errors import Cancelled
+    from livseg_gui.ui.workers import Worker
 
     release = threading.Event()
 
