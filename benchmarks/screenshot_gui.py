@@ -1,9 +1,11 @@
 """Drive the real GUI under an X server (e.g. Xvfb) and save screenshots of the whole screen.
 
-    xvfb-run -s "-screen 0 1600x1000x24" python benchmarks/screenshot_gui.py OUT_DIR [CT_PATH]
+    xvfb-run -s "-screen 0 1280x720x24" python benchmarks/screenshot_gui.py OUT_DIR [CT_PATH]
 
-Shots: 01_loaded.png (axial/coronal/sagittal of the CT), 02_segmented.png (overlays and the
-lesion table), 03_editing.png (a tumour brush stroke with the brush cursor visible).
+The window is maximised on whatever screen the X server has (1280x720, 1920x1080, ...). Shots:
+00_start.png (the empty start screen and its hint), 01_loaded.png (axial/coronal/sagittal of the CT),
+02_segmented.png (overlays, warnings banner and the lesion table with a lesion selected),
+03_editing.png (a tumour brush stroke with the brush cursor visible), 04_tooltip.png (a tooltip).
 """
 
 from __future__ import annotations
@@ -43,9 +45,8 @@ def main() -> int:
     ct = sys.argv[2] if len(sys.argv) > 2 else str(sample_ct_path())
     app = QtWidgets.QApplication(sys.argv[:1])
     win = MainWindow()
-    win.resize(1580, 960)
-    win.move(0, 0)
-    win.show()
+    win.showMaximized()
+    shot(app, out / "00_start.png")
     win.open_path(ct)
     wait(app, lambda: win.session is not None and win.worker is None)
     win.set_window(400, 40)
@@ -69,6 +70,9 @@ def main() -> int:
     pos = view.vb.mapViewToScene(QtCore.QPointF((c[0] + 14) * col_mm, (c[1] + 15) * row_mm))
     QtGui.QCursor.setPos(view.graphics.mapToGlobal(view.graphics.mapFromScene(pos)))
     shot(app, out / "03_editing.png")
+    button = win.segment_button
+    QtWidgets.QToolTip.showText(button.mapToGlobal(button.rect().center()), button.toolTip(), button)
+    shot(app, out / "04_tooltip.png")
     win.session.labels.mark_saved()
     win.close()
     return 0

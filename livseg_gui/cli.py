@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", dest="json_out", help="write per-case and mean figures here")
     e.add_argument("--threads", type=int, default=0)
     e.add_argument("--update-card", action="store_true", help="store the figures in the models' model card")
+    e.add_argument("--sweep-threshold", action="store_true",
+                   help="choose the lesion operating threshold on these cases (with --update-card: store it)")
 
     t = sub.add_parser("train", help="train a net (needs the [train] extra)")
     from .train.command import add_arguments
@@ -245,6 +247,16 @@ def cmd_evaluate(args) -> int:
     from .evaluate import evaluate_cases
 
     names = [c for c in (args.cases or "").split(",") if c]
+    if args.sweep_threshold:
+        from .evaluate import sweep_lesion_threshold
+
+        sweep = sweep_lesion_threshold(args.data, args.models, names, threads=args.threads, out=sys.stdout)
+        if args.update_card:
+            from .resources import models_dir
+            from .train.card import set_lesion_threshold
+
+            set_lesion_threshold(args.models or models_dir(), sweep)
+        return 0
     summary = evaluate_cases(args.data, args.models, names, threads=args.threads, out=sys.stdout)
     if args.json_out:
         from .io.atomic import atomic_write_text

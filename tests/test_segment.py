@@ -231,3 +231,26 @@ def test_seg_liver_segment_is_the_whole_organ_and_round_trips(tmp_path):
     assert int(pix[..., 1].sum()) == int((labels == 2).sum())
     back, _ = read_seg(tmp_path / "m.dcm", vol)
     np.testing.assert_array_equal(back, labels)
+
+
+@needs_models
+def test_evaluate_gives_no_tumour_figures_for_a_liver_only_case(tmp_path):
+    import io
+
+    from livseg_gui.evaluate import evaluate_cases
+    from livseg_gui.io import load_volume
+
+    vol = load_volume(SAMPLE)
+    for name in ("full", "liver-only"):
+        (tmp_path / name).mkdir()
+        lab = np.zeros(vol.source.shape, np.uint8)
+        lab[150:350, 150:350, 5:15] = 1
+        write_nifti(tmp_path / name / "ct.nii.gz", vol.to_source(vol.array), vol.source.affine)
+        write_nifti(tmp_path / name / "label.nii.gz", lab, vol.source.affine)
+    (tmp_path / "liver-only" / "case.json").write_text('{"tumour_labelled": false}')
+    out = io.StringIO()
+    summary = evaluate_cases(tmp_path, MODELS, [], threads=1, out=out)
+    rows = {r["case"]: r for r in summary["cases"]}
+    assert "tumour" in rows["full"] and rows["full"]["tumour_labelled"]
+    assert "tumour" not in rows["liver-only"] and "tumour_fp_ml" not in rows["liver-only"]
+    assert "n/a" in out.getvalue().splitlines()[2]

@@ -64,6 +64,14 @@ def add_validation(folder: str | Path, summary: dict) -> dict:
     return save_card(folder, card)
 
 
+def set_lesion_threshold(folder: str | Path, sweep: dict) -> dict:
+    """Store the operating threshold chosen by ``evaluate --sweep-threshold`` (and its table) in the card."""
+    card = load_card_json(folder)
+    card["nets"]["tumour"]["lesion_threshold"] = sweep["chosen"]
+    card["operating_point"] = sweep
+    return save_card(folder, card)
+
+
 def _case_entry(r: dict) -> dict:
     entry = {"liver": _short(r["liver"]), "tumour": _short(r["tumour"]) if r["has_tumour"] else None,
              "seconds": round(r["seconds"], 2), "candidates": r.get("candidates", 0),
@@ -120,6 +128,15 @@ def render_markdown(card: dict) -> str:
                          f"{lv['specificity']:.4f} | {lv['efficiency']:.4f} | {tum} | {det} | {r.get('candidates', '')} | "
                          f"{r['seconds']} |")
         lines += ["", f"Global Dice: liver {val['global_dice']['liver']}, tumour {val['global_dice']['tumour']}", ""]
+    op = card.get("operating_point")
+    if op:
+        lines += ["## Lesion operating threshold", "",
+                  f"Chosen on {', '.join(op['cases'])} by `livseg evaluate --sweep-threshold`: a predicted lesion is "
+                  f"kept when its peak probability is >= **{op['chosen']}**; weaker ones are shown as candidates.", "",
+                  "| threshold | lesions >= 10 mm found | FP tumour mL | false lesions |", "|---|---|---|---|"]
+        for t, r in op["table"].items():
+            lines.append(f"| {t} | {r['found']}/{r['total']} | {r['fp_ml']:.2f} | {r['false_lesions']} |")
+        lines.append("")
     if card.get("selection"):
         lines += ["## Model selection", "", card["selection"], ""]
     lines += ["![training curves](training_curve.png)", ""]

@@ -87,6 +87,7 @@ class MainWindow(QtWidgets.QMainWindow):
         col = QtWidgets.QVBoxLayout(side)
         self.segment_button = QtWidgets.QPushButton("Segment liver && tumours (Ctrl+G)")
         self.segment_button.setObjectName("segment_button")
+        self.segment_button.setToolTip("Run the liver and tumour networks on this scan (Ctrl+G); the result is one undo step")
         self.segment_button.clicked.connect(self.segment)
         self.progress = QtWidgets.QProgressBar()
         self.progress.setVisible(False)
