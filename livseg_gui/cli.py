@@ -61,6 +61,15 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--series-filter", help="in folders with several series, the one whose description contains this")
     b.add_argument("--models", help="models folder (default: the bundled models)")
 
+    r = sub.add_parser("refine", help="correct a label map with clicks (the GUI's click tool)")
+    r.add_argument("path", help="the CT: NIfTI file or DICOM folder")
+    r.add_argument("--labels", required=True, help="label map to start from (.nii/.nii.gz on the CT's grid)")
+    r.add_argument("-o", "--output", required=True, help="label map to write (.nii.gz), on the source grid")
+    r.add_argument("--click", action="append", required=True, metavar="I,J,K:LABEL+|-",
+                   help="0-based voxel in the input's own array order, tumour|liver, + adds / - removes; repeatable, "
+                        "applied in order")
+    r.add_argument("--series", help="series number (1-based) or SeriesInstanceUID")
+
     c = sub.add_parser("compare", help="follow-up: compare a prior and a current study (RECIST 1.1 response)")
     c.add_argument("prior", help="prior study: NIfTI file or DICOM folder")
     c.add_argument("current", help="current study: NIfTI file or DICOM folder")
@@ -110,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
                 path = str(sample_ct_path())
             return run_gui(path, series)
         handler = {"info": cmd_info, "segment": cmd_segment, "batch": cmd_batch, "compare": cmd_compare,
+                   "refine": cmd_refine,
                    "evaluate": cmd_evaluate, "train": cmd_train}[command]
         return handler(args)
     except LivSegError as exc:
@@ -212,6 +222,45 @@ def cmd_batch(args) -> int:
                      json=args.json, series_filter=args.series_filter, models=args.models)
     ok = sum(r["status"] == "ok" for r in rows)
     print(f"{args.output}/summary.csv: {ok} of {len(rows)} studies segmented, {len(rows) - ok} with errors")
+    return 0
+
+
+CLICK_PATTERN = r"^(\d+),(\d+),(\d+):(tumour|liver)([+-])$"
+
+
+def parse_click(text: str) -> tuple[tuple[int, int, int], str, bool]:
+    """'I,J,K:tumour+' -> ((i, j, k), 'tumour', True); a UsageError for anything else."""
+    import re
+
+    m = re.match(CLICK_PATTERN, text.strip())
+    if not m:
+        raise UsageError(f"--click {text!r}: expected I,J,K:LABEL+ or I,J,K:LABEL- with LABEL tumour or liver")
+    return (int(m[1]), int(m[2]), int(m[3])), m[4], m[5] == "+"
+
+
+def cmd_refine(args) -> int:
+    import time
+
+    from .edit import LabelMap
+    from .io import load_volume
+    from .io.nifti import load_labels_nifti, save_labels_nifti
+    from .workflow import apply_click
+
+    clicks = [parse_click(c) for c in args.click]  # usage errors before any work
+    if not str(args.output).lower().endswith((".nii", ".nii.gz")):
+        raise UsageError(f"{args.output}: the label map must be .nii or .nii.gz")
+    volume = load_volume(args.path, args.series)
+    for ijk, _, _ in clicks:
+        if any(v >= n for v, n in zip(ijk, volume.source.shape)):
+            raise UsageError(f"--click {ijk}: outside the CT's array {volume.source.shape}")
+    lm = LabelMap(load_labels_nifti(args.labels, volume))
+    for ijk, target, positive in clicks:
+        t = time.perf_counter()
+        change = apply_click(lm, volume, volume.canonical_from_source(ijk), target, positive)
+        what = f"{target}{'+' if positive else '-'} at {ijk}"
+        print(f"{what}: {'changed ' + str(int(change.mask().sum())) + ' voxels' if change else 'no change'} "
+              f"({1000 * (time.perf_counter() - t):.0f} ms)")
+    save_labels_nifti(lm.data, volume, args.output)
     return 0
 
 

@@ -146,3 +146,17 @@ def compare_studies(prior: str | Path, current: str | Path, prior_labels: str | 
                        "tumour_volume_ml": round(analysis.tumour_volume_ml, 3), "lesion_count": len(analysis.lesions)}
     result["software"] = f"LivSeg {__version__}"
     return result, cmp, (pv, pl), (cv, cl)
+
+
+def apply_click(labels, volume: Volume, voxel, target: str, positive: bool, probability=None):
+    """One click of the GUI's click tool or of `livseg refine`: ``target`` is "tumour" or "liver".
+
+    ``labels`` is a :class:`~livseg_gui.edit.labelmap.LabelMap`; returns its change (or None).
+    """
+    from .edit.clicks import lesion_click, liver_click
+
+    if target == "tumour":
+        return lesion_click(labels, volume.array, volume.spacing, voxel, positive, probability)
+    if target == "liver":
+        return liver_click(labels, volume.array, volume.spacing, voxel, positive)
+    raise ValueError(f"unknown click target {target!r} (tumour or liver)")

@@ -387,3 +387,31 @@ def test_keyboard_shortcuts_dialog_lists_the_actions(qtbot, window):
     actions = {table.item(r, 1).text() for r in range(table.rowCount())}
     assert {"Segment liver and tumours", "Paint tool", "Keyboard shortcuts", "Fit views (reset zoom)"} <= actions
     dlg.close()
+
+
+def test_one_click_segments_a_lesion_in_the_gui_and_undoes_as_one_step(qtbot, window, tmp_path):
+    from livseg_gui.measure.metrics import Overlap
+
+    from .factory import write_nifti
+    from .test_clicks import SP, _liver_with_lesion, _voxel
+
+    hu, labels, lesion = _liver_with_lesion(-35.0)
+    path = write_nifti(tmp_path / "phantom.nii.gz", hu.astype(np.int16), np.diag([-SP[0], -SP[1], SP[2], 1.0]))
+    with qtbot.waitSignal(window.sigLoaded, timeout=60_000):
+        window.open_path(str(path))
+    qtbot.wait(50)
+    vol = window.session.volume
+    window.session.labels.replace_all("load liver", vol.labels_from_source(labels))
+    truth = vol.labels_from_source(lesion.astype(np.uint8)) > 0
+    window.tool_panel.set_tool("click")
+    window.tool_panel.label_box.setCurrentIndex(1)  # tumour
+    axial = window.views[Plane.AXIAL]
+    centre = vol.canonical_from_source(np.round(_voxel((60, 70, 50))).astype(int))
+    axial.set_index(int(centre[2]))
+    qtbot.mouseClick(axial.graphics.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=_viewport_pos(axial, centre))
+    assert window.session.labels.undo_name() == "click lesion +"
+    assert Overlap.of(window.session.labels.data == 2, truth).dice >= 0.85
+    qtbot.waitUntil(lambda: window.lesion_panel.table.rowCount() == 1)  # the panel updates live
+    window.act_undo.trigger()
+    assert not (window.session.labels.data == 2).any()
+    window.session.labels.mark_saved()

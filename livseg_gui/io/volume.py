@@ -79,6 +79,11 @@ class Volume:
     def voxel_volume_ml(self) -> float:
         return float(abs(np.linalg.det(self.affine[:3, :3]))) / 1000.0
 
+    def canonical_from_source(self, ijk) -> np.ndarray:
+        """Voxel indices in the source file's array order -> canonical indices (the same voxel)."""
+        ras = self.source.affine @ np.array([*map(float, ijk), 1.0])
+        return np.round((np.linalg.inv(self.affine) @ ras)[:3]).astype(int)
+
     def source_slice(self, k: int) -> int:
         """Index along the source's third axis of canonical axial slice ``k`` (for DICOM: the file order)."""
         ras = self.affine @ np.array([0.0, 0.0, float(k), 1.0])

@@ -20,6 +20,18 @@ class TumourProbability:
     box: tuple[slice, slice, slice]
     prob: np.ndarray  # uint8, shape of the box
 
+    def crop(self, box: tuple[slice, slice, slice]) -> np.ndarray | None:
+        """Probabilities (float32, 0-1) over ``box`` of the canonical grid; zero outside the stored region.
+        None when the box does not meet it."""
+        inter = [slice(max(a.start, b.start), min(a.stop, b.stop)) for a, b in zip(box, self.box)]
+        if any(s.start >= s.stop for s in inter):
+            return None
+        out = np.zeros(tuple(s.stop - s.start for s in box), np.float32)
+        local = tuple(slice(s.start - b.start, s.stop - b.start) for s, b in zip(inter, box))
+        mine = tuple(slice(s.start - b.start, s.stop - b.start) for s, b in zip(inter, self.box))
+        out[local] = self.prob[mine] / 255.0
+        return out
+
     def peak(self, box: tuple[slice, slice, slice], mask: np.ndarray) -> float | None:
         """Highest probability over ``mask`` (bool, shape of ``box``, canonical grid); None if outside."""
         inter = [slice(max(a.start, b.start), min(a.stop, b.stop)) for a, b in zip(box, self.box)]

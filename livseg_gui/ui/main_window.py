@@ -191,7 +191,8 @@ class MainWindow(QtWidgets.QMainWindow):
         v.addSeparator()
         self._action(v, "Fit views (reset zoom)", self.fit_views, "Ctrl+0")
         tb = self.menuBar().addMenu("&Tools")
-        for tool, key in (("navigate", "C"), ("paint", "P"), ("erase", "E"), ("threshold", "T"), ("sphere", "B")):
+        for tool, key in (("navigate", "C"), ("paint", "P"), ("erase", "E"), ("threshold", "T"), ("sphere", "B"),
+                          ("click", "K")):
             self._action(tb, f"{tool.capitalize()} tool", lambda t=tool: self.tool_panel.set_tool(t), key)
         h = self.menuBar().addMenu("&Help")
         self._action(h, "Keyboard shortcuts", lambda: show_shortcuts(self), "F12")
@@ -468,7 +469,13 @@ class MainWindow(QtWidgets.QMainWindow):
                 self._update_actions()
             return
         tool = self.tool_panel.tool
-        if tool == "navigate" or self.worker is not None:
+        if tool == "click" and phase in ("click", "click-") and self.worker is None:
+            self._set_cursor(voxel)
+            self.click_at(voxel, positive=phase == "click")
+            return
+        if phase == "click-":
+            return  # right-click / Shift+click only mean something to the click tool
+        if tool in ("navigate", "click") or self.worker is not None:
             self._set_cursor(voxel)
             return
         tp = self.tool_panel
@@ -486,6 +493,23 @@ class MainWindow(QtWidgets.QMainWindow):
         if phase == "finish":
             self.session.labels.end_stroke()
             self._update_actions()
+
+    def click_at(self, voxel, positive: bool = True) -> None:
+        """The click tool: confirm a candidate under the click, else segment/remove a lesion or grow/cut the liver."""
+        if not self._can_edit():
+            return
+        target = "tumour" if self.tool_panel.label == 2 else "liver"
+        if target == "tumour" and positive:
+            hit = next(((n, c) for n, c in self.session.pending_candidates() if c.contains(voxel)), None)
+            if hit:
+                tools.confirm_candidate(self.session.labels, hit[1].box, hit[1].mask, f"candidate {hit[0]}")
+                return
+        from ..workflow import apply_click
+
+        change = apply_click(self.session.labels, self.session.volume, voxel, target, positive,
+                             self.session.tumour_probability)
+        if change is None:
+            self.status.showMessage("Nothing changed: no clear region at the click (try the brush)", 6000)
 
     def _labels_changed(self, box) -> None:
         for v in self.views.values():

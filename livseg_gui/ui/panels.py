@@ -7,7 +7,17 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from ..labels import COLOURS, LIVER, NAMES, TUMOUR
 from ..measure.lesions import LiverAnalysis
 
-TOOLS = ("navigate", "paint", "erase", "threshold", "sphere")
+TOOLS = ("navigate", "paint", "erase", "threshold", "sphere", "click")
+TOOL_TIPS = {
+    "navigate": "Move the crosshair (C)",
+    "paint": "Paint the active label with a round brush (P)",
+    "erase": "Erase with a round brush (E)",
+    "threshold": "Paint only voxels inside the HU range (T)",
+    "sphere": "Paint a 3-D ball (B)",
+    "click": "One click (K): with Tumour, segments the lesion under the click in 3-D; with Liver, grows the liver "
+             "into the clicked region. Shift+click or right-click removes: a false lesion, or a liver leak cut at its "
+             "narrowest neck",
+}
 LIVER_WINDOW = (150.0, 30.0)
 
 
@@ -21,6 +31,7 @@ class ToolPanel(QtWidgets.QGroupBox):
         for i, name in enumerate(TOOLS):
             b = QtWidgets.QToolButton(text=name.capitalize(), checkable=True)
             b.setObjectName(f"tool_{name}")
+            b.setToolTip(TOOL_TIPS[name])
             b.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextOnly)
             b.setMinimumWidth(70)
             self.group.addButton(b, i)

@@ -48,10 +48,12 @@ class _ViewBox(pg.ViewBox):
         if ev.button() == QtCore.Qt.MouseButton.LeftButton and ev.double():
             ev.accept()
             self.view.sigMaximise.emit(self.view.plane)
-        elif ev.button() == QtCore.Qt.MouseButton.LeftButton:
+        elif ev.button() in (QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.MouseButton.RightButton):
             ev.accept()
             p = self.mapToView(ev.pos())
-            self.view.pointer(p.x(), p.y(), "click")
+            negative = (ev.button() == QtCore.Qt.MouseButton.RightButton
+                        or bool(ev.modifiers() & QtCore.Qt.KeyboardModifier.ShiftModifier))
+            self.view.pointer(p.x(), p.y(), "click-" if negative else "click")
         else:
             super().mouseClickEvent(ev)
 

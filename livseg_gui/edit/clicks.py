@@ -1,0 +1,183 @@
+"""One-click corrections: a lesion from one click, a missed liver part grown in, a leak cut off. No Qt.
+
+Every click is one undoable change of the label map (``LabelMap.apply``), so undo, autosave and the
+lesion panel treat it like a brush stroke.
+
+- Lesion, positive click: the tumour net's probability (kept from the last segmentation) grown by
+  hysteresis from the click when the net saw something there; otherwise the lesion's own contrast to the
+  surrounding liver (brighter or darker), thresholded half-way, restricted to the liver, opened to cut
+  thin vessel bridges, and tightened until it stays inside a local region around the click.
+- Lesion, negative click: a whole false lesion goes back to liver; on a large lesion clicked away from
+  its core, only the part nearer the click than the core does (a wrong lobe of it).
+- Liver, positive click: the region of the click's intensity (+/- 2.5 sigma) connected to it within
+  60 mm, opened, added to the liver.
+- Liver, negative click: erode the liver until the clicked part separates from the main body (the
+  narrowest connection breaks first), then remove every liver voxel nearer that part than the body.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from ..labels import BACKGROUND, LIVER, TUMOUR
+from .labelmap import Change, LabelMap
+
+LESION_ROI_MM = 35.0
+LIVER_ROI_MM = 60.0
+STRUCT26 = np.ones((3, 3, 3), bool)
+
+
+def _roi(center, half_mm: float, spacing, shape) -> tuple[slice, slice, slice]:
+    half = np.ceil(half_mm / np.asarray(spacing, float)).astype(int)
+    c = np.round(np.asarray(center, float)).astype(int)
+    return tuple(slice(max(0, ci - h), min(n, ci + h + 1)) for ci, h, n in zip(c, half, shape))
+
+
+def _ball(radius_mm: float, spacing) -> np.ndarray:
+    r = np.maximum(1, np.floor(radius_mm / np.asarray(spacing, float))).astype(int)
+    g = np.ogrid[tuple(slice(-ri, ri + 1) for ri in r)]
+    return sum((gi * s) ** 2 for gi, s in zip(g, spacing)) <= radius_mm**2
+
+
+def _component_at(mask: np.ndarray, local: np.ndarray, spacing, search_mm: float = 3.0) -> np.ndarray:
+    """The 26-connected component of ``mask`` at ``local`` (or the nearest one within ``search_mm``)."""
+    comp, n = ndimage.label(mask, structure=STRUCT26)
+    if n == 0:
+        return np.zeros_like(mask)
+    idx = comp[tuple(local)]
+    if idx == 0:
+        pts = np.argwhere(comp > 0)
+        d = np.sqrt((((pts - local) * spacing) ** 2).sum(1))
+        if d.min() > search_mm:
+            return np.zeros_like(mask)
+        idx = comp[tuple(pts[np.argmin(d)])]
+    return comp == idx
+
+
+def _write_region(lm: LabelMap, box, region: np.ndarray, value: int, name: str, only=None) -> Change | None:
+    new = lm.data[box].copy()
+    target = region if only is None else region & only(new)
+    new[target] = value
+    return lm.apply(name, box, new)
+
+
+def lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probability=None) -> tuple[tuple, np.ndarray]:
+    """(box, mask) of the lesion under a positive click; mask may be empty."""
+    sp = np.asarray(spacing, float)
+    box = _roi(voxel, LESION_ROI_MM, sp, hu.shape)
+    local = np.round(np.asarray(voxel, float)).astype(int) - [s.start for s in box]
+    lab = labels[box]
+    liver = lab >= LIVER
+    allowed = ndimage.binary_dilation(liver, iterations=2) if liver.sum() > 1000 else np.ones_like(liver)
+    if probability is not None:
+        p = probability.crop(box)
+        if p is not None and p[tuple(local)] >= 0.15:
+            region = _component_at((p >= max(0.1, 0.4 * p[tuple(local)])) & allowed, local, sp)
+            if region.any():
+                return box, ndimage.binary_fill_holes(region)
+    img = ndimage.gaussian_filter(hu[box].astype(np.float32), sigma=1.0 / sp)
+    dist = np.sqrt(sum(((g - c) * s) ** 2 for g, c, s in zip(np.ogrid[tuple(slice(0, n) for n in img.shape)], local, sp)))
+    seed = float(np.median(img[dist <= 2.5]))
+    ring = (dist >= 12) & (dist <= 30) & (liver if liver.sum() > 1000 else np.ones_like(liver))
+    if ring.sum() < 50:
+        return box, np.zeros(img.shape, bool)
+    background = float(np.median(img[ring]))
+    contrast = seed - background
+    if abs(contrast) < 5.0:
+        return box, np.zeros(img.shape, bool)
+    inner = dist > LESION_ROI_MM - 2 * sp.max()  # the ROI's border: a region reaching it has leaked
+    opening = _ball(1.5, sp)
+    for frac in (0.5, 0.6, 0.7, 0.8):  # tighten until the region stays inside the ROI
+        side = (img - background) * np.sign(contrast) >= frac * abs(contrast)
+        region = ndimage.binary_opening(side & allowed, structure=opening)
+        region = _component_at(region, local, sp)
+        if region.any() and not (region & inner).any():
+            return box, ndimage.binary_fill_holes(region)
+    return box, np.zeros(img.shape, bool)
+
+
+def check_voxel(voxel, shape) -> np.ndarray:
+    """The click as integer canonical indices; ValueError when it lies outside the volume."""
+    ijk = np.round(np.asarray(voxel, float)).astype(int)
+    if ijk.shape != (3,) or np.any(ijk < 0) or np.any(ijk >= np.asarray(shape)):
+        raise ValueError(f"click {tuple(int(v) for v in ijk)} is outside the volume {tuple(shape)}")
+    return ijk
+
+
+def lesion_click(lm: LabelMap, hu: np.ndarray, spacing, voxel, positive: bool = True, probability=None) -> Change | None:
+    """Add the lesion under a positive click, or remove (part of) the false lesion under a negative one."""
+    check_voxel(voxel, lm.shape)
+    if positive:
+        box, region = lesion_region(hu, lm.data, spacing, voxel, probability)
+        if not region.any():
+            return None
+        return _write_region(lm, box, region, TUMOUR, "click lesion +")
+    ijk = tuple(np.round(np.asarray(voxel, float)).astype(int))
+    if lm.data[ijk] != TUMOUR:
+        return None
+    comp, _ = ndimage.label(lm.data == TUMOUR, structure=STRUCT26)
+    objs = ndimage.find_objects(comp)
+    box = objs[comp[ijk] - 1]
+    part = comp[box] == comp[ijk]
+    sp = np.asarray(spacing, float)
+    depth = ndimage.distance_transform_edt(np.pad(part, 1), sampling=sp)[1:-1, 1:-1, 1:-1]
+    core = np.array(np.unravel_index(int(np.argmax(depth)), part.shape))
+    local = np.array(ijk) - [s.start for s in box]
+    pts = np.indices(part.shape).reshape(3, -1).T
+    to_click = np.sqrt((((pts - local) * sp) ** 2).sum(1)).reshape(part.shape)
+    to_core = np.sqrt((((pts - core) * sp) ** 2).sum(1)).reshape(part.shape)
+    whole = part.sum() * np.prod(sp) / 1000.0 < 1.0 or to_core[tuple(local)] < 0.5 * depth.max() + 2 * sp.max()
+    region = part if whole else part & (to_click < to_core)
+    return _write_region(lm, box, region, LIVER, "click lesion -", only=lambda cur: cur == TUMOUR)
+
+
+def liver_click(lm: LabelMap, hu: np.ndarray, spacing, voxel, positive: bool = True) -> Change | None:
+    """Grow the liver into the region of a positive click, or cut off the leak under a negative click."""
+    sp = np.asarray(spacing, float)
+    ijk = check_voxel(voxel, lm.shape)
+    if positive:
+        box = _roi(ijk, LIVER_ROI_MM, sp, hu.shape)
+        local = ijk - [s.start for s in box]
+        img = ndimage.gaussian_filter(hu[box].astype(np.float32), sigma=1.0 / sp)
+        near = _ball(3.0, sp)
+        c = [slice(max(0, li - n // 2), li + n // 2 + 1) for li, n in zip(local, near.shape)]
+        vals = img[tuple(c)].ravel()
+        mu, sigma = float(np.median(vals)), max(10.0, float(vals.std()))
+        band = (np.abs(img - mu) <= 2.5 * sigma) & (lm.data[box] == BACKGROUND)
+        band[tuple(local)] = True
+        region = _component_at(ndimage.binary_opening(band, structure=_ball(2.0, sp)), local, sp)
+        if not region.any():
+            return None
+        return _write_region(lm, box, region, LIVER, "click liver +", only=lambda cur: cur == BACKGROUND)
+    if lm.data[tuple(ijk)] < LIVER:
+        return None
+    liver_full = lm.data >= LIVER
+    zs = np.flatnonzero(liver_full.any(axis=(0, 1)))
+    xs = np.flatnonzero(liver_full.any(axis=(1, 2)))
+    ys = np.flatnonzero(liver_full.any(axis=(0, 2)))
+    box = (slice(xs[0], xs[-1] + 1), slice(ys[0], ys[-1] + 1), slice(zs[0], zs[-1] + 1))
+    liver = liver_full[box]
+    local = ijk - [s.start for s in box]
+    # Work on a ~3 mm grid: the narrowest connection is found in a fraction of a second.
+    step = np.maximum(1, np.round(3.0 / sp)).astype(int)
+    small = liver[:: step[0], :: step[1], :: step[2]]
+    s_local = np.minimum(local // step, np.array(small.shape) - 1)
+    for k in range(1, 8):
+        eroded = ndimage.binary_erosion(small, iterations=k)
+        comp, n = ndimage.label(eroded, structure=STRUCT26)
+        if n < 2:
+            continue
+        sizes = np.bincount(comp.ravel())[1:]
+        body = int(np.argmax(sizes)) + 1
+        pts = np.argwhere(comp > 0)
+        nearest = comp[tuple(pts[np.argmin(((pts - s_local) ** 2).sum(1))])]
+        if nearest == body:
+            continue
+        d_leak = ndimage.distance_transform_edt(comp != nearest)
+        d_body = ndimage.distance_transform_edt(comp != body)
+        nearer = d_leak < d_body  # decided on the coarse grid everywhere, applied to the full-resolution liver
+        leak = np.repeat(np.repeat(np.repeat(nearer, step[0], 0), step[1], 1), step[2], 2)
+        leak = leak[: liver.shape[0], : liver.shape[1], : liver.shape[2]] & liver
+        return _write_region(lm, box, leak, BACKGROUND, "click liver - (cut leak)")
+    return None
