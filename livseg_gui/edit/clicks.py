@@ -23,7 +23,7 @@ from scipy import ndimage
 from ..labels import BACKGROUND, LIVER, TUMOUR
 from .labelmap import Change, LabelMap
 
-LESION_ROI_MM = 35.0
+LESION_ROI_MM = 60.0  # half-size of the region a lesion click looks at: lesions up to ~10 cm
 LIVER_ROI_MM = 60.0
 STRUCT26 = np.ones((3, 3, 3), bool)
 
@@ -35,7 +35,9 @@ def _roi(center, half_mm: float, spacing, shape) -> tuple[slice, slice, slice]:
 
 
 def _ball(radius_mm: float, spacing) -> np.ndarray:
-    r = np.maximum(1, np.floor(radius_mm / np.asarray(spacing, float))).astype(int)
+    """A ball of ``radius_mm`` on the voxel grid; one voxel thick along axes coarser than the radius
+    (a 1.5 mm ball must not become a 15 mm tall one on 5 mm slices)."""
+    r = np.floor(radius_mm / np.asarray(spacing, float)).astype(int)
     g = np.ogrid[tuple(slice(-ri, ri + 1) for ri in r)]
     return sum((gi * s) ** 2 for gi, s in zip(g, spacing)) <= radius_mm**2
 
@@ -76,25 +78,34 @@ def lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabilit
             region = _component_at((p >= max(0.1, 0.4 * p[tuple(local)])) & allowed, local, sp)
             if region.any():
                 return box, ndimage.binary_fill_holes(region)
-    img = ndimage.gaussian_filter(hu[box].astype(np.float32), sigma=1.0 / sp)
+    img = ndimage.gaussian_filter(hu[box].astype(np.float32), sigma=2.0 / sp)  # 2 mm: CT noise is ~10-20 HU
     dist = np.sqrt(sum(((g - c) * s) ** 2 for g, c, s in zip(np.ogrid[tuple(slice(0, n) for n in img.shape)], local, sp)))
     seed = float(np.median(img[dist <= 2.5]))
-    ring = (dist >= 12) & (dist <= 30) & (liver if liver.sum() > 1000 else np.ones_like(liver))
+    # The parenchyma around it: the liver in the region (it outweighs even a large lesion), else a soft-tissue shell.
+    if liver.sum() > 1000:
+        ring = liver & (dist > 5)
+    else:
+        ring = (dist >= 15) & (dist <= 40) & (img > -100) & (img < 300)
     if ring.sum() < 50:
         return box, np.zeros(img.shape, bool)
     background = float(np.median(img[ring]))
     contrast = seed - background
     if abs(contrast) < 5.0:
         return box, np.zeros(img.shape, bool)
-    inner = dist > LESION_ROI_MM - 2 * sp.max()  # the ROI's border: a region reaching it has leaked
-    opening = _ball(1.5, sp)
-    for frac in (0.5, 0.6, 0.7, 0.8):  # tighten until the region stays inside the ROI
-        side = (img - background) * np.sign(contrast) >= frac * abs(contrast)
-        region = ndimage.binary_opening(side & allowed, structure=opening)
-        region = _component_at(region, local, sp)
-        if region.any() and not (region & inner).any():
-            return box, ndimage.binary_fill_holes(region)
-    return box, np.zeros(img.shape, bool)
+    side = (img - background) * np.sign(contrast) >= 0.5 * abs(contrast)
+    # Shape prior: the lesion's radius is where, shell by shell, most voxels stop looking like the seed;
+    # the region may not reach far beyond it, which stops leaks along vessels and noisy parenchyma.
+    radius = LESION_ROI_MM
+    for r in np.arange(2.0, LESION_ROI_MM, 2.0):
+        shell = (dist >= r) & (dist < r + 2.0) & allowed
+        if shell.any() and side[shell].mean() < 0.4:
+            radius = r
+            break
+    region = side & allowed & (dist <= 1.3 * radius + 2.0)
+    region = _component_at(ndimage.binary_opening(region, structure=_ball(1.5, sp)), local, sp)
+    if not region.any() or (region & (dist > LESION_ROI_MM - 2 * sp.max())).any():
+        return box, np.zeros(img.shape, bool)  # it reached the edge of the region: not a lesion-like blob
+    return box, ndimage.binary_fill_holes(region)
 
 
 def check_voxel(voxel, shape) -> np.ndarray:
