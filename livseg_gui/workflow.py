@@ -119,10 +119,11 @@ def study_labels(path: str | Path, labels_path: str | Path | None, cascade_facto
     return volume, labels, analyse(labels, volume, confidence=confidence)
 
 
-def compare_studies(prior: str | Path, current: str | Path, prior_labels: str | Path | None = None,
+def compare_studies(prior: str | Path, current, prior_labels: str | Path | None = None,
                     current_labels: str | Path | None = None, cascade_factory=None):
     """Follow-up comparison of two studies: (result dict for JSON, Comparison, prior, current).
 
+    ``current`` is a path, or (volume, labels, analysis) already open (the GUI's session).
     ``prior``/``current`` in the return are (volume, labels) pairs for key images.
     """
     from . import __version__
@@ -136,7 +137,11 @@ def compare_studies(prior: str | Path, current: str | Path, prior_labels: str | 
         return cache[0]
 
     pv, pl, pa = study_labels(prior, prior_labels, cascade)
-    cv, cl, ca = study_labels(current, current_labels, cascade)
+    if isinstance(current, tuple):
+        cv, cl, ca = current
+        current = cv.meta.source_path
+    else:
+        cv, cl, ca = study_labels(current, current_labels, cascade)
     cmp = compare(pa, pl, pv, ca, cl, cv)
     result = comparison_dict(cmp)
     result["warnings"] = [f"prior: {w}" for w in pa.warnings] + [f"current: {w}" for w in ca.warnings]

@@ -415,3 +415,29 @@ def test_one_click_segments_a_lesion_in_the_gui_and_undoes_as_one_step(qtbot, wi
     window.act_undo.trigger()
     assert not (window.session.labels.data == 2).any()
     window.session.labels.mark_saved()
+
+
+def test_compare_with_prior_shows_both_studies_with_matched_numbers(qtbot, window, tmp_path):
+    from .factory import write_nifti
+    from .test_followup import A, B, D, _study
+
+    prior = _study(lesions=[(A, 15.0), (B, 10.0)])
+    current = _study(shift_mm=(20.0, 0.0, 10.0), lesions=[(A, 9.0), (D, 8.0)])
+    paths = {}
+    for name, (vol, labels, _) in (("prior", prior), ("current", current)):
+        paths[name] = write_nifti(tmp_path / f"{name}.nii.gz", vol.to_source(vol.array), vol.source.affine)
+        paths[name + "_labels"] = write_nifti(tmp_path / f"{name}-l.nii.gz", vol.to_source(labels), vol.source.affine)
+    with qtbot.waitSignal(window.sigLoaded, timeout=60_000):
+        window.open_path(str(paths["current"]))
+    window.session.labels.replace_all("load", current[1])
+    with qtbot.waitSignal(window.sigCompared, timeout=60_000):
+        window.compare_with_prior(str(paths["prior"]), str(paths["prior_labels"]))
+    dlg = window.compare_dialog
+    table = dlg.findChild(QtWidgets.QTableWidget, "compare_table")
+    statuses = sorted(table.item(r, 2).text() for r in range(table.rowCount()))
+    assert statuses == ["matched", "new", "resolved"]
+    # Scrolling the current study moves the prior to the same anatomy (the livers' S shift, 10 mm = 4 slices).
+    dlg.views[1].set_index(40)
+    assert dlg.views[0].index == 36
+    dlg.close()
+    window.session.labels.mark_saved()

@@ -96,11 +96,17 @@ def render_markdown(card: dict) -> str:
             f"## `{name}` net ({e.get('file')})", "",
             f"- Architecture: {e.get('architecture')}, {e.get('parameters', 0):,} parameters, "
             f"{e.get('macs_per_slice', 0) / 1e6:.0f} M MACs per slice",
-            f"- Input: {e.get('context')} adjacent axial slices (2.5D) resampled to {e.get('input_size')}x{e.get('input_size')}, "
-            f"HU window {e.get('hu_window')}" + (f", liver ROI + {e.get('roi_margin_mm')} mm margin" if e.get("roi_margin_mm") else ""),
-            f"- Output: one logit per pixel; threshold {e.get('threshold')} (applied in `livseg_gui/segment`)",
+            f"- Input: {e.get('context')} axial slices (2.5D"
+            + (f", {e['context_step_mm']} mm apart" if e.get("context_step_mm") else ", adjacent")
+            + f") resampled to {e.get('input_size')}x{e.get('input_size')}"
+            + (f" at {e['mm_per_px']} mm per pixel" if e.get("mm_per_px") else "")
+            + f", HU window {e.get('hu_window')}" + (f", liver ROI + {e.get('roi_margin_mm')} mm margin" if e.get("roi_margin_mm") else ""),
+            f"- Output: one logit per pixel; threshold {e.get('threshold')} (applied in `livseg_gui/segment`)"
+            + (f"; a lesion needs a peak probability >= {e['lesion_threshold']}, weaker ones are candidates"
+               if e.get("lesion_threshold") else ""),
             f"- Training: {e.get('epochs')} epochs x {e.get('steps_per_epoch')} steps x batch {e.get('batch')}, "
             f"{e.get('train_time_s', 0) / 60:.0f} min on 1 CPU thread; ONNX vs torch max |diff| {e.get('onnx_max_abs_diff', 0):.1e}",
+            f"- Augmentation: {e['augmentation']}" if e.get("augmentation") else "- Augmentation: see the recipe below",
             f"- Training cases: {', '.join(e.get('train_cases', []))}",
             f"- Validation cases: {', '.join(e.get('val_cases', []))}", "",
             "| epoch | loss | " + " | ".join(f"val Dice {c} (net res.)" for c in e.get("val_cases", [])) + " |",
@@ -139,6 +145,15 @@ def render_markdown(card: dict) -> str:
         lines.append("")
     if card.get("selection"):
         lines += ["## Model selection", "", card["selection"], ""]
+    for name, run in (card.get("heldout_runs") or {}).items():
+        cases = run.get("val_cases", [])
+        lines += [f"### Held-out run of the `{name}` net (same recipe, trained on {', '.join(run['train_cases'])})", "",
+                  "| epoch | loss | " + " | ".join(f"val Dice {c} (net res.)" for c in cases) + " |",
+                  "|---|---|" + "---|" * len(cases)]
+        for h in run.get("history", []):
+            vals = " | ".join(f"{h['val_dice'].get(c, float('nan')):.3f}" for c in cases)
+            lines.append(f"| {h['epoch']} | {h['loss']:.3f} | {vals} |")
+        lines.append("")
     lines += ["![training curves](training_curve.png)", ""]
     if card.get("baseline"):
         lines += ["## Plain U-Net baseline", "", card["baseline"], ""]

@@ -34,6 +34,7 @@ MAX_RECENT = 8
 class MainWindow(QtWidgets.QMainWindow):
     sigLoaded = QtCore.Signal()
     sigSegmented = QtCore.Signal()
+    sigCompared = QtCore.Signal()
     sigAutosaveFailed = QtCore.Signal(str)  # emitted from the autosave thread, shown on the GUI thread
 
     def __init__(self, recovery: RecoveryStore | None = None):
@@ -161,6 +162,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.act_save_mask = self._action(m, "Save mask as NIfTI...", self.save_mask_dialog, "Ctrl+S")
         self.act_seg = self._action(m, "Export DICOM SEG...", self.export_seg_dialog)
         self.act_report = self._action(m, "Export report (PDF, JSON, CSV)...", self.export_report_dialog, "Ctrl+E")
+        self.act_compare = self._action(m, "Compare with prior...", self.compare_with_prior_dialog)
         anon = QtGui.QAction("Anonymise reports", self, checkable=True)
         anon.toggled.connect(lambda on: setattr(self, "anonymise", on))
         m.addAction(anon)
@@ -660,6 +662,44 @@ class MainWindow(QtWidgets.QMainWindow):
         path = self._save_path("Save mask", ".nii.gz", "NIfTI (*.nii.gz *.nii)")
         return bool(path) and self.save_mask(path)
 
+    def compare_with_prior_dialog(self) -> None:
+        from .compare_dialog import ask_prior
+
+        if self._can_edit() and self.session.has_labels:
+            choice = ask_prior(self)
+            if choice:
+                self.compare_with_prior(*choice)
+
+    def compare_with_prior(self, prior: str, prior_mask: str | None = None) -> None:
+        """Load (and if needed segment) the prior in a worker, then show both studies side by side."""
+        from ..workflow import compare_studies
+
+        s = self.session
+        current = (s.volume, s.labels.data.copy(), s.analysis())
+        self.worker = Worker(lambda w: compare_studies(prior, current, prior_mask))
+        self.worker.sigDone.connect(self._compared)
+        self.worker.sigFailed.connect(self._compare_failed)
+        self.worker.sigCancelled.connect(self._end_work)
+        self._begin_work("Comparing with the prior study...")
+        self.progress.setRange(0, 0)
+        self.worker.start()
+
+    @QtCore.Slot(str)
+    def _compare_failed(self, message: str) -> None:
+        self._end_work()
+        self.error("Comparison failed", message)
+
+    @QtCore.Slot(object)
+    def _compared(self, out) -> None:
+        from .compare_dialog import CompareDialog
+
+        self._end_work()
+        self.progress.setRange(0, 1000)
+        result, cmp, prior, current = out
+        self.compare_dialog = CompareDialog(result, cmp, prior, current, self)
+        self.compare_dialog.show()
+        self.sigCompared.emit()
+
     def export_seg_dialog(self) -> None:
         if self.session is None:
             return
@@ -778,7 +818,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _update_actions(self) -> None:
         has = self.session is not None
         busy = self.worker is not None
-        for a in (self.act_save_mask, self.act_seg, self.act_report, self.act_load_mask):
+        for a in (self.act_save_mask, self.act_seg, self.act_report, self.act_load_mask, self.act_compare):
             a.setEnabled(has and not busy)
         reason = self._seg_reason if has else "open a DICOM CT first"
         self.act_seg.setEnabled(has and not busy and reason is None)
