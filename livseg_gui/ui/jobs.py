@@ -1,0 +1,117 @@
+"""Background jobs of the window: segmentation with live progress and preview, cancel, the self-test.
+
+A mixin of :class:`~livseg_gui.ui.main_window.MainWindow`; one job at a time runs in a :class:`Worker`.
+"""
+
+from __future__ import annotations
+
+from PySide6 import QtWidgets
+
+from .. import __version__
+from .workers import Worker
+
+
+class JobActions:
+    def segment(self) -> None:
+        if self.session is None or self.worker is not None:
+            return
+        if self.session.has_labels and (self.session.edited_since_segmentation or self.session.segmented_version is None):
+            answer = QtWidgets.QMessageBox.question(
+                self, "Replace the labels?",
+                "Segmenting again replaces the current labels, including your edits (you can undo it). Continue?",
+            )
+            if answer != QtWidgets.QMessageBox.StandardButton.Yes:
+                return
+        from ..segment import Cascade
+
+        volume = self.session.volume
+
+        def job(w: Worker):
+            cascade = getattr(self, "_cascade", None) or Cascade()
+            self._cascade = cascade  # sessions are created once and reused
+            return cascade.run(volume, progress=w.progress, cancel=w.cancelled, on_slab=w.slab)
+
+        self.preview = volume.new_labels()
+        for v in self.views.values():
+            v.set_labels(self.preview)
+        self.worker = Worker(job)
+        self._begin_work("Segmenting...")
+        self.progress.setRange(0, 1000)
+        self.cancel_button.setVisible(True)
+        self.worker.sigProgress.connect(self._progress)
+        self.worker.sigSlab.connect(self._slab)
+        self.worker.sigDone.connect(self._segmented)
+        self.worker.sigFailed.connect(self._segment_failed)
+        self.worker.sigCancelled.connect(self._segment_cancelled)
+        self.worker.start()
+
+    def _segment_failed(self, message: str) -> None:
+        self._segment_over()
+        self.error("Segmentation failed", message)
+
+    def _segment_cancelled(self) -> None:
+        self._segment_over()
+        self.status.showMessage("Segmentation cancelled", 5000)
+
+    def _progress(self, fraction: float, stage: str) -> None:
+        self.progress.setValue(int(fraction * 1000))
+        self.progress.setFormat(f"{stage} %p%")
+
+    def _slab(self, k0: int, k1: int, data) -> None:
+        if self.preview is not None:
+            self.preview[:, :, k0:k1] = data
+            for v in self.views.values():
+                v.refresh_labels()
+
+    def _segment_over(self) -> None:
+        self.preview = None
+        self._end_work()
+        if self.session:
+            for v in self.views.values():
+                v.set_labels(self.session.labels.data)
+
+    def _segmented(self, result) -> None:
+        self._segment_over()
+        self.session.set_segmentation(result)
+        t = result.timings
+        self.status.showMessage(f"Segmented in {t['total_s']:.1f} s", 15000)
+        self._job_warnings = list(self.session.volume.warnings) + list(result.warnings)
+        self.update_lesions()
+        self.sigSegmented.emit()
+
+    def cancel_work(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+
+    def _begin_work(self, message: str) -> None:
+        self.status.showMessage(message)
+        self.progress.setVisible(True)
+        self.progress.setValue(0)
+        self._update_actions()
+
+    def _end_work(self) -> None:
+        if self.worker is not None:
+            self.worker.wait()
+            self.worker = None
+        self.progress.setVisible(False)
+        self.cancel_button.setVisible(False)
+        self.status.clearMessage()
+        self._update_actions()
+
+    def about(self) -> None:
+        """Show the version and run the self-test in a worker (it segments the bundled sample)."""
+        if self.worker is not None:
+            return
+        from ..selftest import selftest_report
+
+        self.worker = Worker(lambda w: selftest_report())
+        self.worker.sigDone.connect(self._about_done)
+        self.worker.sigFailed.connect(self._about_done)
+        self._begin_work("Running the self-test...")
+        self.progress.setRange(0, 0)
+        self.worker.start()
+
+    def _about_done(self, text) -> None:
+        self._end_work()
+        QtWidgets.QMessageBox.information(self, "About LivSeg", f"LivSeg {__version__}\n\n{text}\n\n"
+                                          "Research use only. Not for diagnosis.")
