@@ -219,8 +219,13 @@ def test_lesion_panel_lists_jumps_and_rejects(qtbot, window):
     assert table.rowCount() == 2
     table.selectRow(0)
     assert window.views[Plane.AXIAL].index == pytest.approx(10, abs=1)
+    selected = window.views[Plane.AXIAL].selected  # the selected lesion is outlined in the views
+    assert selected is not None and selected[200, 200, 10] and not selected[215, 215, 12]
+    numbers = [les.number for les in window.session.analysis().lesions]
     window.lesion_panel._status("rejected")
     qtbot.waitUntil(lambda: table.rowCount() == 1)
+    # The remaining lesion keeps its number (it is not renumbered to 1).
+    assert [les.number for les in window.session.analysis().lesions] == numbers[1:]
     assert window.session.rejected and window.session.rejected[0]["status"] == "rejected"
     window.act_undo.trigger()
     window.update_lesions()

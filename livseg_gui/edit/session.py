@@ -22,6 +22,7 @@ class Session:
         self._statuses: list[tuple[np.ndarray, str]] = []  # (centroid mm, status)
         self._geometry: tuple[int, LiverGeometry] | None = None
         self._analysis: tuple[int, LiverAnalysis] | None = None
+        self._numbers: dict[int, np.ndarray] = {}  # lesion number -> its last centroid (mm), see _stable_numbers
         # From the last automatic run (segment.confidence): the tumour net's probabilities and the
         # below-threshold candidates. Whether a candidate is confirmed is read off the labels, so undo
         # and redo keep it right without bookkeeping.
@@ -35,6 +36,7 @@ class Session:
         self.tumour_probability = result.tumour_probability
         self.candidates = list(result.candidates)
         self._analysis = None
+        self._numbers = {}  # a new automatic result numbers its lesions afresh, largest first
 
     def pending_candidates(self) -> list[tuple[str, object]]:
         """(name, candidate) for every candidate not yet confirmed; names are stable ("C1", "C2", ...)."""
@@ -63,8 +65,23 @@ class Session:
         result = analyse(lm.data, self.volume, self._geometry[1], confidence=prob.peak if prob else None)
         for les in result.lesions:
             les.status = self._status_near(np.array(les.centroid_mm))
+        self._stable_numbers(result)
         self._analysis = (lm.version, result)
         return result
+
+    def _stable_numbers(self, result: LiverAnalysis) -> None:
+        """Keep each lesion's number while the user edits: a lesion whose centre is within STATUS_MATCH_MM of
+        a numbered one keeps that number; a new lesion takes the next free number (none is reused)."""
+        taken: set[int] = set()
+        for les in result.lesions:  # largest first: a big lesion keeps its number before a fragment does
+            c = np.array(les.centroid_mm)
+            near = [(float(np.linalg.norm(c - kc)), n) for n, kc in self._numbers.items() if n not in taken]
+            d, n = min(near, default=(np.inf, 0))
+            if d >= STATUS_MATCH_MM:
+                n = max(self._numbers, default=0) + 1
+            self._numbers[n] = c
+            taken.add(n)
+            les.number = n
 
     def _status_near(self, centroid: np.ndarray) -> str:
         best, status = STATUS_MATCH_MM, "unreviewed"

@@ -187,9 +187,9 @@ def keep_tumour_inside_liver(lm: LabelMap) -> Change | None:
     return lm.apply("remove tumour outside liver", box, new)
 
 
-def reject_lesion(lm: LabelMap, lesion_voxel, number: int) -> Change | None:
-    """Turn the 26-connected tumour component at ``lesion_voxel`` back into liver (undoable)."""
-    tum = lm.data == TUMOUR
+def lesion_mask(labels: np.ndarray, lesion_voxel) -> np.ndarray | None:
+    """The 26-connected tumour component at ``lesion_voxel`` (or nearest to it), or None if there is no tumour."""
+    tum = labels == TUMOUR
     comp, _ = ndimage.label(tum, structure=np.ones((3, 3, 3), bool))
     ijk = tuple(int(round(v)) for v in lesion_voxel)
     idx = comp[ijk]
@@ -200,7 +200,14 @@ def reject_lesion(lm: LabelMap, lesion_voxel, number: int) -> Change | None:
             return None
         nearest = pts[np.argmin(((pts - np.array(ijk)) ** 2).sum(1))]
         idx = comp[tuple(nearest)]
-    region = comp == idx
+    return comp == idx
+
+
+def reject_lesion(lm: LabelMap, lesion_voxel, number: int) -> Change | None:
+    """Turn the 26-connected tumour component at ``lesion_voxel`` back into liver (undoable)."""
+    region = lesion_mask(lm.data, lesion_voxel)
+    if region is None:
+        return None
     box = ndimage.find_objects(region.astype(np.uint8))[0]
     new = lm.data[box].copy()
     new[region[box]] = LIVER

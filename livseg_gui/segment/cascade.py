@@ -122,14 +122,16 @@ class Cascade:
         t0 = time.perf_counter()
         card = self.liver.card
         box = slice_box(volume.array, volume.spacing[:2], card.input_size, card.mm_per_px)
+        progress(0.0, "liver net")
         liver_prob = self._liver_probabilities(volume, box, progress, cancel, on_slab)
         t1 = time.perf_counter()
+        progress(0.6, "liver shape")
         liver = self._liver_mask(volume, box, liver_prob, result, cancel)
         del liver_prob  # free it before the tumour stage: peak memory is what limits big CTs
         t2 = time.perf_counter()
         result.labels[liver] = 1
         result.timings = {"liver_s": t1 - t0, "liver_post_s": t2 - t1}
-        progress(0.7, "liver done")
+        progress(0.7, "tumour net")
         if self.tumour is not None and liver.any():
             self._tumours(volume, liver, result, progress, cancel)
         result.timings["tumour_s"] = time.perf_counter() - t2
@@ -151,7 +153,7 @@ class Cascade:
             if on_slab is not None:
                 full = from_net_plane(probs[:, :, k0:k1], box, vol.shape[:2]) > card.threshold
                 on_slab(k0, k1, full.astype(np.uint8))
-            progress(0.6 * k1 / nz, "liver")
+            progress(0.6 * k1 / nz, "liver net")
         return probs
 
     def _infer(self, net: NetRunner, planes: np.ndarray, local_ks: np.ndarray, offset: int, nz: int,
@@ -237,7 +239,8 @@ class Cascade:
             self._infer(self.tumour, planes, np.arange(k0, k1) - a, a, nz, net_probs, cancel, vol.spacing[2])
             part = from_net_plane(net_probs[:, :, k0:k1], box, vol.shape[:2], region=(sl[0], sl[1]))
             prob[:, :, k0 - z0 : k1 - z0] = np.rint(part * 255)
-            progress(0.7 + 0.3 * (k1 - z0) / max(1, z1 - z0), "tumour")
+            progress(0.7 + 0.28 * (k1 - z0) / max(1, z1 - z0), "tumour net")
+        progress(0.98, "lesions")
         crop = (prob > card.threshold * 255) & liver[sl]
         result.tumour_probability = TumourProbability(sl, prob)
         comp, n = _label(crop, structure=np.ones((3, 3, 3), bool))

@@ -149,6 +149,7 @@ class EditActions:
                 marks[c.box] |= c.mask
         for v in self.views.values():
             v.set_marks(marks)
+            v.set_selected(None)  # the labels changed: the outline of a selected lesion may be stale
 
     def jump_to_lesion(self, key: int | str) -> None:
         if isinstance(key, str):
@@ -159,6 +160,9 @@ class EditActions:
         les = next((x for x in self.session.analysis().lesions if x.number == key), None)
         if les is not None:
             self._set_cursor(les.centroid_voxel)
+            mask = tools.lesion_mask(self.session.labels.data, les.centroid_voxel)
+            for v in self.views.values():
+                v.set_selected(mask)
 
     def _lesion_status(self, number: int | str, status: str) -> None:
         if isinstance(number, str):  # a candidate: accept confirms it (one undo step); reject leaves it out

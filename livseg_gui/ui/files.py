@@ -105,9 +105,14 @@ class FileActions:
         rec = self.recovery.find(meta.source_path, meta.series_uid)
         if rec is None or rec.labels.shape != self.session.volume.shape or not rec.labels.any():
             return
+        import datetime as dt
+
+        when = dt.datetime.fromtimestamp(rec.saved_at).strftime("%Y-%m-%d %H:%M")
+        changed = int(np.count_nonzero(rec.labels != self.session.labels.data))
         answer = QtWidgets.QMessageBox.question(
             self, "Restore unsaved edits?",
-            "LivSeg found edits to this scan that were not saved (the app closed unexpectedly). Restore them?",
+            f"LivSeg found edits to this scan that were not saved: the app closed unexpectedly. They were autosaved "
+            f"on {when}, after {rec.version} edit step(s), and label {changed:,} voxels. Restore them? (No discards them.)",
         )
         if answer == QtWidgets.QMessageBox.StandardButton.Yes:
             self.session.labels.replace_all("restore edits", rec.labels)

@@ -85,7 +85,7 @@ class JobActions:
 
     def _begin_work(self, message: str) -> None:
         self.status.showMessage(message)
-        self.progress.setVisible(True)
+        self.progress.setFormat("%p%")
         self.progress.setValue(0)
         self._update_actions()
 
@@ -93,7 +93,9 @@ class JobActions:
         if self.worker is not None:
             self.worker.wait()
             self.worker = None
-        self.progress.setVisible(False)
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setFormat("Ready")
         self.cancel_button.setVisible(False)
         self.status.clearMessage()
         self._update_actions()

@@ -9,6 +9,8 @@ from ..labels import COLOURS, LIVER, TUMOUR
 OUTLINE = 128
 CANDIDATE = 3  # display-only value for a below-threshold tumour candidate (never in a label map)
 CANDIDATE_COLOUR = (255, 214, 0)
+SELECTED = 4  # display-only: the outline of the lesion selected in the lesion panel
+SELECTED_COLOUR = (255, 255, 255)
 
 
 def overlay_lut(opacity: float, show: dict[int, bool], outline: bool = False) -> np.ndarray:
@@ -19,6 +21,8 @@ def overlay_lut(opacity: float, show: dict[int, bool], outline: bool = False) ->
     lut = np.zeros((256, 4), np.uint8)
     lut[CANDIDATE, :3] = lut[CANDIDATE + OUTLINE, :3] = CANDIDATE_COLOUR
     lut[CANDIDATE, 3], lut[CANDIDATE + OUTLINE, 3] = 40, 255
+    lut[SELECTED + OUTLINE, :3] = SELECTED_COLOUR
+    lut[SELECTED + OUTLINE, 3] = 255
     for value in (LIVER, TUMOUR):
         if show.get(value, True):
             lut[value, :3] = COLOURS[value]
@@ -50,4 +54,15 @@ def mark_candidates(lab: np.ndarray, marks: np.ndarray) -> np.ndarray:
     edge |= inside & ~np.pad(inside, 1)[1:-1, :-2] | inside & ~np.pad(inside, 1)[1:-1, 2:]
     out[inside] = CANDIDATE
     out[edge] = CANDIDATE + OUTLINE
+    return out
+
+
+def outline_selected(lab: np.ndarray, selected: np.ndarray) -> np.ndarray:
+    """Draw a white outline around the selected lesion (bool slice); its inside keeps its own colour."""
+    if not selected.any():
+        return lab
+    inside = selected & ~(np.pad(selected, 1)[:-2, 1:-1] & np.pad(selected, 1)[2:, 1:-1]
+                          & np.pad(selected, 1)[1:-1, :-2] & np.pad(selected, 1)[1:-1, 2:])
+    out = lab.copy()
+    out[inside] = SELECTED + OUTLINE
     return out

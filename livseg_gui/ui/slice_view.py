@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..planes import Plane, from_voxel, plane_shape, plane_slice, plane_spacing, to_voxel
-from .overlay import mark_candidates, outline_labels, overlay_lut
+from .overlay import mark_candidates, outline_labels, outline_selected, overlay_lut
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
@@ -71,6 +71,7 @@ class SliceView(QtWidgets.QWidget):
         self.volume = None
         self.labels: np.ndarray | None = None
         self.marks: np.ndarray | None = None  # candidate regions (bool), outlined in yellow
+        self.selected: np.ndarray | None = None  # the selected lesion (bool), outlined in white
         self.index = 0
         self.window = (400.0, 40.0)
         self.opacity, self.outline, self.show_labels = 0.45, False, {1: True, 2: True}
@@ -149,6 +150,11 @@ class SliceView(QtWidgets.QWidget):
         self.labels = labels
         self.refresh_labels()
 
+    def set_selected(self, mask: np.ndarray | None) -> None:
+        """The lesion selected in the lesion panel (bool volume), or None."""
+        self.selected = mask
+        self.refresh_labels()
+
     def set_marks(self, marks: np.ndarray | None) -> None:
         """Candidate regions to outline (bool volume, canonical grid), or None."""
         self.marks = marks
@@ -193,6 +199,8 @@ class SliceView(QtWidgets.QWidget):
             lab = outline_labels(lab)
         if self.marks is not None:
             lab = mark_candidates(lab, plane_slice(self.marks, self.plane, self.index))
+        if self.selected is not None:
+            lab = outline_selected(lab, plane_slice(self.selected, self.plane, self.index))
         lut_key = (self.opacity, self.outline, tuple(sorted(self.show_labels.items())))
         if lut_key != self._lut_key:
             self.label_item.setLookupTable(overlay_lut(self.opacity, self.show_labels, self.outline))
