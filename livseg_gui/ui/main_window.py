@@ -140,6 +140,7 @@ class MainWindow(FileActions, JobActions, EditActions, ViewActions, Menus, QtWid
         self.progress.setFormat("Ready")  # always shown (no layout jump when a job starts)
         self.progress.setValue(0)
         self.cancel_button = QtWidgets.QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the running job; the labels stay as they were before it")
         self.cancel_button.setVisible(False)
         self.cancel_button.clicked.connect(self.cancel_work)
         self.window_box = QtWidgets.QComboBox()

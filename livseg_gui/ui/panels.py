@@ -53,6 +53,10 @@ class ToolPanel(QtWidgets.QGroupBox):
         self.erase_only.setChecked(True)  # erasing tumour gives liver back, not a hole in the liver
         self.erase_only.setToolTip("On: erasing tumour turns it back into liver; erasing liver clears it. "
                                    "Off: the eraser clears everything under it to background")
+        self.label_box.setToolTip("The label the brushes paint and the click tool segments")
+        self.radius.setToolTip("Brush radius in millimetres ([ smaller, ] larger)")
+        self.hu_lo.setToolTip("Threshold tool: lowest HU painted")
+        self.hu_hi.setToolTip("Threshold tool: highest HU painted")
         form.addRow("Label", self.label_box)
         form.addRow("Radius", self.radius)
         form.addRow("Threshold from", self.hu_lo)
@@ -85,12 +89,15 @@ class OverlayPanel(QtWidgets.QGroupBox):
         super().__init__("Overlay", parent)
         form = QtWidgets.QFormLayout(self)
         self.opacity = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal, minimum=0, maximum=100, value=45)
+        self.opacity.setToolTip("Overlay opacity")
         self.outline = QtWidgets.QCheckBox("Outline only")
+        self.outline.setToolTip("Draw label edges only, to see the CT under them")
         self.toggles = {}
         form.addRow("Opacity", self.opacity)
         form.addRow(self.outline)
         for value in (LIVER, TUMOUR):
             cb = QtWidgets.QCheckBox(NAMES[value], checked=True)
+            cb.setToolTip(f"Show or hide the {NAMES[value].lower()} overlay")
             pix = QtGui.QPixmap(14, 14)
             pix.fill(QtGui.QColor(*COLOURS[value]))
             cb.setIcon(QtGui.QIcon(pix))  # the legend: each toggle shows its colour
