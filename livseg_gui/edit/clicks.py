@@ -82,8 +82,9 @@ def lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabilit
     dist = np.sqrt(sum(((g - c) * s) ** 2 for g, c, s in zip(np.ogrid[tuple(slice(0, n) for n in img.shape)], local, sp)))
     seed = float(np.median(img[dist <= 2.5]))
     # The parenchyma around it: the liver in the region (it outweighs even a large lesion), else a soft-tissue shell.
+    known = lab == TUMOUR  # tumour already drawn: neither parenchyma nor evidence for this click's extent
     if liver.sum() > 1000:
-        ring = liver & (dist > 5)
+        ring = liver & ~known & (dist > 5)
     else:
         ring = (dist >= 15) & (dist <= 40) & (img > -100) & (img < 300)
     if ring.sum() < 50:
@@ -97,7 +98,7 @@ def lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabilit
     # the region may not reach far beyond it, which stops leaks along vessels and noisy parenchyma.
     radius = LESION_ROI_MM
     for r in np.arange(2.0, LESION_ROI_MM, 2.0):
-        shell = (dist >= r) & (dist < r + 2.0) & allowed
+        shell = (dist >= r) & (dist < r + 2.0) & allowed & ~known
         if shell.any() and side[shell].mean() < 0.4:
             radius = r
             break
