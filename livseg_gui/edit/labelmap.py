@@ -117,9 +117,17 @@ class LabelMap:
         return merged
 
     def replace_all(self, name: str, new: np.ndarray) -> Change | None:
-        """Replace the whole map (e.g. a new segmentation), still undoable as one change."""
-        box = (slice(0, self.shape[0]), slice(0, self.shape[1]), slice(0, self.shape[2]))
-        return self.apply(name, box, new)
+        """Replace the whole map (e.g. a new segmentation), still undoable as one change.
+
+        Only the box holding labels before or after is compared and recorded: a liver fills a fraction of
+        a CT, so this is several times cheaper than diffing the whole volume (2.5 s at 512x512x207).
+        """
+        from ..labels import bounding_box
+
+        box = bounding_box((self.data != BACKGROUND) | (new != BACKGROUND))
+        if box is None:
+            return None
+        return self.apply(name, box, new[box])
 
     def _swap(self, change: Change) -> None:
         region = self.data[change.box]
