@@ -106,7 +106,7 @@ def sweep_lesion_threshold(data: str | Path, models: str | Path | None, names: l
         conf = np.zeros(n + 1)
         for i, sl in enumerate(ndimage.find_objects(comp), start=1):
             box = tuple(slice(s.start, s.stop) for s in sl)
-            conf[i] = prob.peak(box, comp[sl] == i) if prob else 1.0
+            conf[i] = (prob.peak(box, comp[sl] == i) or 0.0) if prob else 1.0
         for t in THRESHOLDS:
             kept = (conf >= t)[comp] & pred
             det = lesion_detection(kept, gt, case.volume.spacing)

@@ -33,7 +33,8 @@ class TumourProbability:
         return out
 
     def peak(self, box: tuple[slice, slice, slice], mask: np.ndarray) -> float | None:
-        """Highest probability over ``mask`` (bool, shape of ``box``, canonical grid); None if outside."""
+        """Highest probability over ``mask`` (bool, shape of ``box``, canonical grid); None outside the stored
+        region or where the net marked nothing (below 0.5)."""
         inter = [slice(max(a.start, b.start), min(a.stop, b.stop)) for a, b in zip(box, self.box)]
         if any(s.start >= s.stop for s in inter):
             return None
@@ -42,7 +43,8 @@ class TumourProbability:
         m = mask[local]
         if not m.any():
             return None
-        return float(self.prob[mine][m].max()) / 255.0
+        peak = float(self.prob[mine][m].max()) / 255.0
+        return peak if peak >= 0.5 else None  # the net never marked it: a lesion the user drew, no model confidence
 
 
 @dataclass
