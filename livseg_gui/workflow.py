@@ -46,6 +46,8 @@ def build_study_report(result: SegmentationResult, volume: Volume, cascade: Casc
     candidates = [(f"C{i}", c) for i, c in enumerate(result.candidates, start=1)]
     report = build_report(analysis, volume, model=cascade.card.report_entry(), anonymise=anonymise,
                           candidates=candidates)
+    # The cascade's own warnings (e.g. why no liver was reported) lead the report's list, on page 1.
+    report["warnings"] = [w for w in result.warnings if w not in report["warnings"]] + report["warnings"]
     return report, analysis
 
 
