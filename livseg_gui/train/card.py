@@ -108,13 +108,14 @@ def render_markdown(card: dict) -> str:
             f"{e.get('train_time_s', 0) / 60:.0f} min on 1 CPU thread; ONNX vs torch max |diff| {e.get('onnx_max_abs_diff', 0):.1e}",
             f"- Augmentation: {e['augmentation']}" if e.get("augmentation") else "- Augmentation: see the recipe below",
             f"- Training cases: {', '.join(e.get('train_cases', []))}",
-            f"- Validation cases: {', '.join(e.get('val_cases', []))}", "",
-            "| epoch | loss | " + " | ".join(f"val Dice {c} (net res.)" for c in e.get("val_cases", [])) + " |",
+            f"- Validation cases: {', '.join(e.get('val_cases', [])) or 'none (trained on all cases; see the held-out run)'}",
+            "",
+            "| epoch | loss |" + "".join(f" val Dice {c} (net res.) |" for c in e.get("val_cases", [])),
             "|---|---|" + "---|" * len(e.get("val_cases", [])),
         ]
         for h in e.get("history", []):
-            vals = " | ".join(f"{h['val_dice'].get(c, float('nan')):.3f}" for c in e.get("val_cases", []))
-            lines.append(f"| {h['epoch']} | {h['loss']:.3f} | {vals} |")
+            vals = "".join(f" {h['val_dice'].get(c, float('nan')):.3f} |" for c in e.get("val_cases", []))
+            lines.append(f"| {h['epoch']} | {h['loss']:.3f} |{vals}")
         lines.append("")
     val = card.get("validation")
     if val:
@@ -155,6 +156,10 @@ def render_markdown(card: dict) -> str:
             lines.append(f"| {h['epoch']} | {h['loss']:.3f} | {vals} |")
         lines.append("")
     lines += ["![training curves](training_curve.png)", ""]
+    if card.get("reproduce"):
+        lines += ["## Reproduce", "", "```bash", *card["reproduce"], "```", ""]
+    if card.get("limits"):
+        lines += ["## Limits", "", card["limits"], ""]
     if card.get("baseline"):
         lines += ["## Plain U-Net baseline", "", card["baseline"], ""]
     lines += ["## Data", "", "| case | origin | terms |", "|---|---|---|"]
