@@ -84,10 +84,10 @@ def segment_study(path: str | Path, outputs: Outputs, cascade: Cascade, series: 
         from .io.seg import write_seg
 
         write_seg(result.labels, volume, outputs.seg)
-    if lesions is None:
-        from scipy import ndimage
+    if lesions is None:  # no report asked for: count them the way the report would
+        from .measure.lesions import count_lesions
 
-        lesions = int(ndimage.label(result.labels == 2, structure=[[[1] * 3] * 3] * 3)[1])
+        lesions = count_lesions(result.labels, volume.voxel_volume_ml)
     ml = volume.voxel_volume_ml
     return StudyResult(
         liver_ml=float((result.labels >= 1).sum()) * ml, tumour_ml=float((result.labels == 2).sum()) * ml,

@@ -223,6 +223,18 @@ class LiverGeometry:
         return max(0.0, d - float(np.max(spacing * self.stride)) / 2)
 
 
+def count_lesions(labels: np.ndarray, voxel_ml: float) -> int:
+    """How many lesions :func:`analyse` would report, without measuring them (same components, same rule)."""
+    tumour = labels == 2
+    box = bounding_box(tumour)
+    if box is None:
+        return 0
+    comp, _ = ndimage.label(tumour[box], structure=CONNECTIVITY)
+    sizes = np.bincount(comp.ravel())[1:]
+    return sum(recist.is_lesion(float(n) * voxel_ml, tuple(s.stop - s.start for s in sl))
+               for n, sl in zip(sizes, ndimage.find_objects(comp)))
+
+
 ConfidenceFn = Callable[[tuple[slice, slice, slice], np.ndarray], "float | None"]
 
 

@@ -22,7 +22,7 @@ from ..labels import bounding_box
 from ..resources import models_dir
 from .confidence import Candidate, TumourProbability
 from .modelcard import ModelCard, load_card
-from .preprocess import PlaneBox, context_stride, from_net_plane, normalise, slice_box, to_net_plane
+from .preprocess import PlaneBox, context_stride, from_net_plane, nearest_from_net_plane, normalise, slice_box, to_net_plane
 from .runner import NetRunner, sigmoid
 
 log = logging.getLogger("livseg.segment")
@@ -64,26 +64,6 @@ def _source_region(mask: np.ndarray, box: PlaneBox, shape_xy: tuple[int, int]) -
     lo = np.clip(np.floor(lo).astype(int), 0, shape_xy)
     hi = np.clip(np.ceil(hi).astype(int) + 1, 0, shape_xy)
     return slice(int(lo[0]), int(hi[0])), slice(int(lo[1]), int(hi[1]))
-
-
-def preview_lookup(mask: np.ndarray, box: PlaneBox, shape_xy: tuple[int, int]) -> np.ndarray:
-    """A net-resolution mask (S, S, n) shown on the source grid by nearest-pixel lookup (uint8, 0/1).
-
-    Only for the live preview while the net runs: an order of magnitude cheaper than interpolating,
-    and the final labels replace it a few seconds later.
-    """
-    size = mask.shape[0]
-    scale = box.side / size
-    idx = []
-    for axis in range(2):
-        u = np.floor((np.arange(shape_xy[axis]) - (box.center[axis] - box.side / 2)) / scale).astype(np.int64)
-        idx.append(u)
-    ux, uy = idx
-    ok_x, ok_y = (ux >= 0) & (ux < size), (uy >= 0) & (uy < size)
-    out = np.zeros((*shape_xy, mask.shape[2]), np.uint8)
-    sub = mask[np.clip(ux, 0, size - 1)][:, np.clip(uy, 0, size - 1)]
-    out[np.ix_(ok_x, ok_y)] = sub[np.ix_(ok_x, ok_y)]
-    return out
 
 
 def implausible_liver(vol: Volume, liver: np.ndarray) -> str | None:
@@ -171,7 +151,7 @@ class Cascade:
             planes = normalise(to_net_plane(vol.array[:, :, lo:hi], box, card.input_size), card.hu_window)
             self._infer(self.liver, planes, np.arange(k0, k1) - lo, lo, nz, probs, cancel, vol.spacing[2])
             if on_slab is not None:  # the streamed preview: nearest-pixel lookup, no second interpolation
-                on_slab(k0, k1, preview_lookup(probs[:, :, k0:k1] > card.threshold, box, vol.shape[:2]))
+                on_slab(k0, k1, nearest_from_net_plane(probs[:, :, k0:k1] > card.threshold, box, vol.shape[:2]))
             progress(0.6 * k1 / nz, "liver net")
         return probs
 

@@ -35,15 +35,10 @@ class TumourProbability:
     def peak(self, box: tuple[slice, slice, slice], mask: np.ndarray) -> float | None:
         """Highest probability over ``mask`` (bool, shape of ``box``, canonical grid); None outside the stored
         region or where the net marked nothing (below 0.5)."""
-        inter = [slice(max(a.start, b.start), min(a.stop, b.stop)) for a, b in zip(box, self.box)]
-        if any(s.start >= s.stop for s in inter):
+        p = self.crop(box)
+        if p is None or not mask.any():
             return None
-        local = tuple(slice(s.start - b.start, s.stop - b.start) for s, b in zip(inter, box))
-        mine = tuple(slice(s.start - b.start, s.stop - b.start) for s, b in zip(inter, self.box))
-        m = mask[local]
-        if not m.any():
-            return None
-        peak = float(self.prob[mine][m].max()) / 255.0
+        peak = float(p[mask].max())
         return peak if peak >= 0.5 else None  # the net never marked it: a lesion the user drew, no model confidence
 
 

@@ -116,6 +116,20 @@ def from_net_plane(planes: np.ndarray, box: PlaneBox, shape_xy: tuple[int, int],
     return resample_planes(planes, (inv[0, 0], inv[1, 1]), (off[0], off[1]), out_xy, cval)
 
 
+def nearest_from_net_plane(mask: np.ndarray, box: PlaneBox, shape_xy: tuple[int, int]) -> np.ndarray:
+    """A net-resolution mask (S, S, n) on the source plane by nearest-pixel lookup (uint8 0/1, zero outside box).
+
+    For the live preview while the net runs: an order of magnitude cheaper than :func:`from_net_plane`.
+    """
+    size = mask.shape[0]
+    scale = box.side / size
+    ux, uy = (np.floor((np.arange(n) - (c - box.side / 2)) / scale).astype(np.int64) for n, c in zip(shape_xy, box.center))
+    inside_x, inside_y = (ux >= 0) & (ux < size), (uy >= 0) & (uy < size)
+    out = np.zeros((*shape_xy, mask.shape[2]), np.uint8)
+    out[np.ix_(inside_x, inside_y)] = mask[np.ix_(ux[inside_x], uy[inside_y])]
+    return out
+
+
 def normalise(hu: np.ndarray, window: tuple[float, float]) -> np.ndarray:
     """Clip to the HU window and scale to [0, 1] float32 (in place when already float32)."""
     lo, hi = float(window[0]), float(window[1])
