@@ -13,7 +13,6 @@ from PySide6 import QtWidgets
 
 from ..edit.session import Session
 from ..errors import LivSegError
-from .workers import Worker
 
 MAX_RECENT = 8
 
@@ -64,14 +63,8 @@ class FileActions:
         from ..io import load_volume
 
         self._loading_path = path
-        self.worker = Worker(lambda w: load_volume(path, series))
-        self._begin_work(f"Loading {Path(path).name}...")
-        # Bound methods (not lambdas) so Qt queues the calls onto the GUI thread.
-        self.worker.sigDone.connect(self._loaded)
-        self.worker.sigFailed.connect(self._load_failed)
-        self.worker.sigCancelled.connect(self._end_work)
-        self.progress.setRange(0, 0)
-        self.worker.start()
+        self._start_job(lambda w: load_volume(path, series), self._loaded, self._load_failed,
+                        f"Loading {Path(path).name}...")
 
     def _load_failed(self, message: str) -> None:
         self._end_work()
@@ -172,13 +165,8 @@ class FileActions:
 
         s = self.session
         current = (s.volume, s.labels.data.copy(), s.analysis())
-        self.worker = Worker(lambda w: compare_studies(prior, current, prior_mask))
-        self.worker.sigDone.connect(self._compared)
-        self.worker.sigFailed.connect(self._compare_failed)
-        self.worker.sigCancelled.connect(self._end_work)
-        self._begin_work("Comparing with the prior study...")
-        self.progress.setRange(0, 0)
-        self.worker.start()
+        self._start_job(lambda w: compare_studies(prior, current, prior_mask), self._compared, self._compare_failed,
+                        "Comparing with the prior study...")
 
     def _compare_failed(self, message: str) -> None:
         self._end_work()

@@ -100,18 +100,24 @@ class JobActions:
         self.status.clearMessage()
         self._update_actions()
 
+    def _start_job(self, fn, done, failed, message: str) -> None:
+        """Run ``fn(worker)`` with a busy (indeterminate) progress bar. ``done``/``failed`` must be the window's
+        own slot methods (not lambdas), so Qt queues the calls onto the GUI thread."""
+        self.worker = Worker(fn)
+        self.worker.sigDone.connect(done)
+        self.worker.sigFailed.connect(failed)
+        self.worker.sigCancelled.connect(self._end_work)
+        self._begin_work(message)
+        self.progress.setRange(0, 0)
+        self.worker.start()
+
     def about(self) -> None:
         """Show the version and run the self-test in a worker (it segments the bundled sample)."""
         if self.worker is not None:
             return
         from ..selftest import selftest_report
 
-        self.worker = Worker(lambda w: selftest_report())
-        self.worker.sigDone.connect(self._about_done)
-        self.worker.sigFailed.connect(self._about_done)
-        self._begin_work("Running the self-test...")
-        self.progress.setRange(0, 0)
-        self.worker.start()
+        self._start_job(lambda w: selftest_report(), self._about_done, self._about_done, "Running the self-test...")
 
     def _about_done(self, text) -> None:
         self._end_work()
