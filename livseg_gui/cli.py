@@ -195,13 +195,12 @@ def _check_outputs(args) -> None:
 
 
 def cmd_segment(args) -> int:
-    from .segment import Cascade
-    from .workflow import Outputs, segment_study
+    from .workflow import Outputs, load_cascade_in_background, segment_study
 
     _check_outputs(args)
     outputs = Outputs(labels=args.output, report=args.report, json=args.json_out, csv=args.csv, seg=args.seg,
                       anonymise=args.anonymise)
-    cascade = Cascade(args.models, threads=args.threads)
+    cascade = load_cascade_in_background(args.models, args.threads)
     res = segment_study(args.path, outputs, cascade, series=args.series, progress=_ProgressBar())
     for w in res.warnings:
         print(f"livseg: warning: {w}", file=sys.stderr)

@@ -7,11 +7,14 @@ the pipeline exists once.
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .io.volume import Volume
-from .segment.cascade import Cascade, ProgressFn, SegmentationResult
+if TYPE_CHECKING:  # the cascade's imports (scipy, onnxruntime) can then overlap the first load
+    from .io.volume import Volume
+    from .segment.cascade import Cascade, ProgressFn, SegmentationResult
 
 
 @dataclass
@@ -51,9 +54,27 @@ def build_study_report(result: SegmentationResult, volume: Volume, cascade: Casc
     return report, analysis
 
 
-def segment_study(path: str | Path, outputs: Outputs, cascade: Cascade, series: str | None = None,
+def load_cascade_in_background(models: str | Path | None, threads: int) -> Future[Cascade]:
+    """Import and build the cascade in a thread while the caller loads the CT (the two overlap)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def build() -> Cascade:
+        from .segment import Cascade
+
+        return Cascade(models, threads=threads)
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="livseg-models")
+    future = pool.submit(build)
+    pool.shutdown(wait=False)
+    return future
+
+
+def segment_study(path: str | Path, outputs: Outputs, cascade: Cascade | Future[Cascade], series: str | None = None,
                   progress: ProgressFn | None = None) -> StudyResult:
-    """Segment one NIfTI file or DICOM series and write every requested output (each atomically)."""
+    """Segment one NIfTI file or DICOM series and write every requested output (each atomically).
+
+    ``cascade`` may still be loading (:func:`load_cascade_in_background`); it is waited for after the CT.
+    """
     from .io import load_volume
     from .io.nifti import save_labels_nifti
 
@@ -64,6 +85,8 @@ def segment_study(path: str | Path, outputs: Outputs, cascade: Cascade, series: 
 
         check_seg_possible(volume)  # refuse before the work, not after it
     t_load = time.perf_counter() - t0
+    if isinstance(cascade, Future):
+        cascade = cascade.result()
     result = cascade.run(volume, progress=progress)
     t1 = time.perf_counter()
     save_labels_nifti(result.labels, volume, outputs.labels)
@@ -130,6 +153,7 @@ def compare_studies(prior: str | Path, current, prior_labels: str | Path | None 
     """
     from . import __version__
     from .measure.followup import compare, comparison_dict
+    from .segment import Cascade
 
     cache: list[Cascade] = []
 

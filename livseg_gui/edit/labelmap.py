@@ -23,8 +23,8 @@ class Change:
     name: str
     box: Box
     shape: tuple[int, int, int]
-    changed_bits: np.ndarray  # packbits of the changed-voxel mask within box
-    values: np.ndarray  # uint8 values at changed voxels (old before undo, new after)
+    changed_bits: np.ndarray  # packbits of the changed-voxel mask within box, in Fortran (memory) order
+    values: np.ndarray  # uint8 values at changed voxels in that order (old before undo, new after)
     touched_liver: bool
 
     @property
@@ -32,8 +32,20 @@ class Change:
         return int(self.changed_bits.nbytes + self.values.nbytes) + 200
 
     def mask(self) -> np.ndarray:
+        """The changed voxels (bool, shape of the box); ``values`` follow its Fortran order (see :func:`masked`)."""
         n = int(np.prod(self.shape))
-        return np.unpackbits(self.changed_bits, count=n).astype(bool).reshape(self.shape)
+        return np.unpackbits(self.changed_bits, count=n).astype(bool).reshape(self.shape, order="F")
+
+    @classmethod
+    def record(cls, name: str, box: Box, before: np.ndarray, diff: np.ndarray, touched_liver: bool) -> Change:
+        return cls(name, box, before.shape, np.packbits(diff.ravel(order="F")), masked(before, diff).copy(),
+                   touched_liver)
+
+
+def masked(region: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``region[mask]`` in Fortran order, which is memory order for the label map: ~9x faster than numpy's
+    C-order walk over a Fortran array. Assign through it with ``region.T[mask.T] = values``."""
+    return region.T[mask.T]
 
 
 class LabelMap:
@@ -76,9 +88,11 @@ class LabelMap:
             return None
         # The liver's extent (label >= 1) changed only if some voxel crossed to or from background;
         # tumour painted inside the liver leaves the liver geometry, and its cached measurements, alone.
-        touched_liver = bool(((old[diff] == BACKGROUND) != (new[diff] == BACKGROUND)).any())
-        change = Change(name, box, old.shape, np.packbits(diff.ravel()), old[diff].copy(), touched_liver)
-        old[diff] = new[diff]
+        new_values = masked(new, diff)
+        old_values = masked(old, diff)
+        touched_liver = bool(((old_values == BACKGROUND) != (new_values == BACKGROUND)).any())
+        change = Change.record(name, box, old, diff, touched_liver)
+        old.T[diff.T] = new_values
         if self._group is not None:
             self._group.append(change)
         else:
@@ -105,12 +119,11 @@ class LabelMap:
         before = after.copy()
         for c in reversed(group):  # replay the old values backwards to recover the state before the stroke
             local = tuple(slice(c.box[a].start - lo[a], c.box[a].stop - lo[a]) for a in range(3))
-            before[local][c.mask()] = c.values
+            before[local].T[c.mask().T] = c.values
         diff = before != after
         if not diff.any():
             return None
-        merged = Change(group[0].name, box, before.shape, np.packbits(diff.ravel()), before[diff].copy(),
-                        any(c.touched_liver for c in group))
+        merged = Change.record(group[0].name, box, before, diff, any(c.touched_liver for c in group))
         self.undo_stack.append(merged)
         self.redo_stack.clear()
         self._trim()
@@ -124,16 +137,17 @@ class LabelMap:
         """
         from ..labels import bounding_box
 
-        box = bounding_box((self.data != BACKGROUND) | (new != BACKGROUND))
-        if box is None:
+        boxes = [b for b in (bounding_box(self.data), bounding_box(new)) if b is not None]  # non-zero = labelled
+        if not boxes:
             return None
+        box = tuple(slice(min(b[a].start for b in boxes), max(b[a].stop for b in boxes)) for a in range(3))
         return self.apply(name, box, new[box])
 
     def _swap(self, change: Change) -> None:
         region = self.data[change.box]
         m = change.mask()
-        current = region[m].copy()
-        region[m] = change.values
+        current = masked(region, m).copy()
+        region.T[m.T] = change.values
         change.values = current
 
     def undo(self) -> Change | None:

@@ -137,7 +137,8 @@ def load_nifti(path: str | Path) -> Volume:
 def save_labels_nifti(labels: np.ndarray, volume: Volume, path: str | Path) -> Path:
     """Write a canonical label map onto the volume's *source* grid and affine, atomically."""
     p = Path(path)
-    src = np.ascontiguousarray(volume.to_source(labels).astype(np.uint8, copy=False))
+    # NIfTI stores x fastest: a Fortran-ordered array is written as is, a C-ordered one transposed twice.
+    src = np.asfortranarray(volume.to_source(labels).astype(np.uint8, copy=False))
     if src.shape != volume.source.shape:
         raise ValueError(f"label map shape {src.shape} does not match source {volume.source.shape}")
     if volume.meta.source_path and p.resolve() == Path(volume.meta.source_path).resolve():

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from scipy import ndimage
+from scipy.spatial import cKDTree
 
 from ..io.volume import Volume
 from ..labels import bounding_box
@@ -157,14 +158,14 @@ class LiverGeometry:
 
     Cached by the caller while only the tumour label changes (the common edit). The depth map
     (distance to the liver surface, mm) is an exact Euclidean distance transform on a grid
-    thinned to about 2 mm in-plane, so it costs ~0.1 s for a whole liver rather than seconds.
+    thinned to about 2 mm on every axis, so it costs ~0.1 s for a whole liver rather than seconds.
     """
 
     def __init__(self, liver: np.ndarray, spacing: np.ndarray):
         self.volume_voxels = int(np.count_nonzero(liver))
         self.frame: LiverFrame | None = None
         self.extent_mm = (0.0, 0.0, 0.0)
-        self.depth: np.ndarray | None = None
+        self.surface: cKDTree | None = None  # background voxels next to the liver, mm on the thinned grid
         self.offset = np.zeros(3, int)
         self.z_extent = 0
         self.stride = np.ones(3, int)
@@ -178,9 +179,15 @@ class LiverGeometry:
         coords = np.argwhere(crop[::2, ::2, :]) * [2, 2, 1]
         step = max(1, len(coords) // 200_000)
         self.frame = LiverFrame.of(coords[::step] + self.offset)
-        self.stride = np.array([max(1, int(2.1 // spacing[0])), max(1, int(2.1 // spacing[1])), 1])
-        thin = np.pad(crop[:: self.stride[0], :: self.stride[1], :], 1)
-        self.depth = ndimage.distance_transform_edt(thin, sampling=spacing * self.stride).astype(np.float32)[1:-1, 1:-1, 1:-1]
+        self.stride = np.array([max(1, int(2.1 // sp)) for sp in spacing])  # about 2 mm on every axis
+        self.thin = crop[:: self.stride[0], :: self.stride[1], :: self.stride[2]]
+        # The background voxels touching the liver (26-neighbours): the nearest background voxel to any liver
+        # voxel is one of them, so a k-d tree of them gives the exact depth a distance transform would, for
+        # the lesions' voxels only (a whole-liver transform costs ~0.3 s).
+        padded = np.pad(self.thin, 1)
+        shell = ndimage.binary_dilation(padded, structure=np.ones((3, 3, 3), bool)) & ~padded
+        self.grid_mm = spacing * self.stride
+        self.surface = cKDTree((np.argwhere(shell) - 1) * self.grid_mm)
 
     def centroid_lps(self, volume: Volume) -> tuple[float, float, float] | None:
         if self.frame is None:
@@ -192,10 +199,9 @@ class LiverGeometry:
         if self.frame is None:
             return "", []
         sample = voxels[:: max(1, len(voxels) // 4000)]
-        names = [self.frame.segment(v) for v in sample]
-        counts = {n: names.count(n) for n in dict.fromkeys(names)}
-        segs = [n for n, c in sorted(counts.items(), key=lambda kv: -kv[1]) if c >= 0.1 * len(sample)]
-        right = sum(self.frame.lobe(v) == "right" for v in sample) / len(sample)
+        names, counts = np.unique(self.frame.segments(sample), return_counts=True)
+        segs = [str(n) for c, n in sorted(zip(-counts, names)) if -c >= 0.1 * len(sample)]
+        right = float(np.mean(sample[:, 0] <= self.frame.split_x))
         hemi = "right" if right >= 0.9 else "left" if right <= 0.1 else "right and left"
         return hemi, segs
 
@@ -215,11 +221,14 @@ class LiverGeometry:
 
     def depth_mm(self, voxels: np.ndarray, spacing: np.ndarray) -> float:
         """Smallest distance from the given canonical voxels (N, 3) to the liver surface."""
-        if self.depth is None or len(voxels) == 0:
+        if self.surface is None or len(voxels) == 0:
             return 0.0
-        idx = (voxels - self.offset) // self.stride
-        idx = np.clip(idx, 0, np.array(self.depth.shape) - 1)
-        d = float(self.depth[idx[:, 0], idx[:, 1], idx[:, 2]].min())
+        idx = np.clip((voxels - self.offset) // self.stride, 0, np.array(self.thin.shape) - 1)
+        hit = np.zeros(self.thin.shape, bool)
+        hit[idx[:, 0], idx[:, 1], idx[:, 2]] = True  # each thinned voxel once
+        if (hit & ~self.thin).any():
+            return 0.0  # part of it lies outside the liver
+        d = float(self.surface.query(np.argwhere(hit) * self.grid_mm)[0].min())
         return max(0.0, d - float(np.max(spacing * self.stride)) / 2)
 
 

@@ -60,13 +60,12 @@ class LiverFrame:
         return "right" if ijk[0] <= self.split_x else "left"
 
     def segment(self, ijk: np.ndarray) -> str:
-        x, y, z = (float(v) for v in ijk)
-        if x > self.split_x:
-            if x <= self.iv_x:
-                return "IV"
-            return "II" if z >= self.lateral_z else "III"
-        anterior = y < self.right_y
+        return str(self.segments(np.asarray(ijk, float)[None])[0])
+
+    def segments(self, voxels: np.ndarray) -> np.ndarray:
+        """Segment names of canonical voxels (N, 3), all at once (a lesion has thousands)."""
+        x, y, z = (np.asarray(voxels, float)[:, i] for i in range(3))
+        left = np.where(x <= self.iv_x, "IV", np.where(z >= self.lateral_z, "II", "III"))
         superior = z >= self.right_z
-        if anterior:
-            return "VIII" if superior else "V"
-        return "VII" if superior else "VI"
+        right = np.where(y < self.right_y, np.where(superior, "VIII", "V"), np.where(superior, "VII", "VI"))
+        return np.where(x > self.split_x, left, right)

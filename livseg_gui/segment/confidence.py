@@ -12,13 +12,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .preprocess import PlaneBox, from_net_plane
+
 
 @dataclass
 class TumourProbability:
-    """The tumour net's probability inside the liver's bounding box, quantised to uint8 (0-255)."""
+    """The tumour net's probability inside the liver's bounding box, quantised to uint8 (0-255).
+
+    Without ``plane`` it is stored on the canonical grid (shape of ``box``). With ``plane`` it is kept
+    at the net's resolution, (size, size, slices of ``box``) in that square of the slice plane, and
+    :meth:`crop` interpolates only what is asked for: most of the ROI is never needed on the CT's grid.
+    """
 
     box: tuple[slice, slice, slice]
-    prob: np.ndarray  # uint8, shape of the box
+    prob: np.ndarray  # uint8
+    plane: PlaneBox | None = None
 
     def crop(self, box: tuple[slice, slice, slice]) -> np.ndarray | None:
         """Probabilities (float32, 0-1) over ``box`` of the canonical grid; zero outside the stored region.
@@ -29,7 +37,11 @@ class TumourProbability:
         out = np.zeros(tuple(s.stop - s.start for s in box), np.float32)
         local = tuple(slice(s.start - b.start, s.stop - b.start) for s, b in zip(inter, box))
         mine = tuple(slice(s.start - b.start, s.stop - b.start) for s, b in zip(inter, self.box))
-        out[local] = self.prob[mine] / 255.0
+        if self.plane is None:
+            out[local] = self.prob[mine] / 255.0
+        else:
+            planes = self.prob[:, :, mine[2]].astype(np.float32) / 255.0
+            out[local] = from_net_plane(planes, self.plane, (0, 0), region=(inter[0], inter[1]))
         return out
 
     def peak(self, box: tuple[slice, slice, slice], mask: np.ndarray) -> float | None:

@@ -51,36 +51,40 @@ def plane_matrix(box: PlaneBox, size: int, aug: np.ndarray | None = None, shift:
     return m, off
 
 
-def _linear_weights(n_out: int, n_in: int, scale: float, offset: float) -> np.ndarray:
-    """(n_out, n_in) linear-interpolation weights for in = scale * out + offset; samples outside the
-    input get no weight (their share belongs to the constant outside value)."""
+def _linear_taps(n_out: int, n_in: int, scale: float, offset: float):
+    """The two input indices and weights of each output sample for in = scale * out + offset.
+
+    Samples outside the input get no weight (their share belongs to the constant outside value).
+    """
     x = scale * np.arange(n_out, dtype=np.float64) + offset
     i0 = np.floor(x).astype(np.int64)
     w1 = x - i0
-    mat = np.zeros((n_out, n_in), np.float32)
+    taps = []
     for idx, w in ((i0, 1.0 - w1), (i0 + 1, w1)):
         ok = (idx >= 0) & (idx < n_in)
-        mat[np.flatnonzero(ok), idx[ok]] += w[ok]
-    return mat
+        taps.append((np.clip(idx, 0, n_in - 1), np.where(ok, w, 0.0).astype(np.float32)))
+    return taps
 
 
 def resample_planes(slab: np.ndarray, scale: tuple[float, float], offset: tuple[float, float],
                     out_xy: tuple[int, int], cval: float) -> np.ndarray:
     """Linear in-plane resampling of every slice of ``slab`` (X, Y, n): out[u, v] = slab[scale*(u, v) + offset].
 
-    The map is a scale and shift per axis, so it separates into two matrix products that run on
-    BLAS's threads: several times faster than a general 3-D ``affine_transform``, on all cores.
-    Outside the slab counts as ``cval``. Returns a Fortran-ordered (ox, oy, n) float32 array.
+    The map is a scale and shift per axis, so it separates into two passes of two taps each: a
+    gather and a multiply-add per output sample, with no float copy of the source slab (a 512^2
+    slice shrinks to 160 columns before anything is converted). Outside the slab counts as
+    ``cval``. Returns a Fortran-ordered (ox, oy, n) float32 array.
     """
-    x, y, n = slab.shape
-    wx = _linear_weights(out_xy[0], x, scale[0], offset[0])
-    wy = _linear_weights(out_xy[1], y, scale[1], offset[1])
-    c = np.asfortranarray(slab, dtype=np.float32).T  # C-ordered (n, Y, X): a view
-    t = (c.reshape(n * y, x) @ wx.T).reshape(n, y, out_xy[0])  # (n, Y, ox)
-    t = np.ascontiguousarray(t.transpose(1, 0, 2)).reshape(y, n * out_xy[0])  # (Y, n * ox)
-    out = np.ascontiguousarray((wy @ t).reshape(out_xy[1], n, out_xy[0]).transpose(1, 0, 2))  # (n, oy, ox)
+    (x0, wx0), (x1, wx1) = _linear_taps(out_xy[0], slab.shape[0], scale[0], offset[0])
+    (y0, wy0), (y1, wy1) = _linear_taps(out_xy[1], slab.shape[1], scale[1], offset[1])
+    c = slab.T  # C-ordered (n, Y, X) view of the usual Fortran-ordered slab
+    # Rows (whole contiguous X lines) first: gathering rows is a block copy, gathering columns is not.
+    t = c[:, y0, :] * wy0[:, None]  # (n, oy, X) float32
+    t += c[:, y1, :] * wy1[:, None]
+    out = t[:, :, x0] * wx0  # (n, oy, ox)
+    out += t[:, :, x1] * wx1
     if cval != 0.0:
-        out += cval * (1.0 - np.outer(wy.sum(axis=1), wx.sum(axis=1)))[None]
+        out += cval * (1.0 - np.outer(wy0 + wy1, wx0 + wx1))[None]
     return out.T  # (ox, oy, n), Fortran-ordered view
 
 

@@ -61,7 +61,8 @@ class JobActions:
         if self.preview is not None:
             self.preview[:, :, k0:k1] = data
             for v in self.views.values():
-                v.refresh_labels()
+                if v.plane.axis != 2 or k0 <= v.index < k1:  # an axial view elsewhere shows nothing new
+                    v.refresh_labels()
 
     def _segment_over(self) -> None:
         self.preview = None
