@@ -10,7 +10,7 @@ import time
 import numpy as np
 
 from livseg_gui.edit import tools
-from livseg_gui.edit.session import Session
+from livseg_gui.edit.document import Document
 from livseg_gui.io.volume import Metadata, make_volume
 
 
@@ -23,7 +23,7 @@ def main() -> None:
     for c in ((180, 240, 90), (230, 280, 110), (150, 220, 60)):
         ball = ((g[0] - c[0]) * sp[0]) ** 2 + ((g[1] - c[1]) * sp[1]) ** 2 + ((g[2] - c[2]) * sp[2]) ** 2 < 12**2
         labels[ball] = 2
-    s = Session(vol, labels)
+    s = Document(vol, labels)
     t = time.perf_counter()
     s.analysis()
     first = time.perf_counter() - t

@@ -87,7 +87,7 @@ app = QtWidgets.QApplication([])
 w = MainWindow()
 w.show()
 w.open_path({str(ct)!r})
-while w.session is None or w.worker is not None:
+while w.document is None or w.worker is not None:
     app.processEvents(); time.sleep(0.005)
 done = []
 w.sigSegmented.connect(lambda: done.append(time.perf_counter()))
@@ -96,7 +96,7 @@ w.segment()
 while not done:
     app.processEvents(); time.sleep(0.005)
 print(done[0] - t)
-w.session.labels.mark_saved()
+w.document.labels.mark_saved()
 os._exit(0)
 """
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}

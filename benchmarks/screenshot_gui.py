@@ -48,12 +48,12 @@ def main() -> int:
     win.showMaximized()
     shot(app, out / "00_start.png")
     win.open_path(ct)
-    wait(app, lambda: win.session is not None and win.worker is None)
+    wait(app, lambda: win.document is not None and win.worker is None)
     win.set_window(400, 40)
     shot(app, out / "01_loaded.png")
     win.segment()
     wait(app, lambda: win.worker is None)
-    analysis = win.session.analysis()
+    analysis = win.document.analysis()
     if analysis.lesions:
         win.lesion_panel.table.selectRow(0)
     shot(app, out / "02_segmented.png")
@@ -61,7 +61,7 @@ def main() -> int:
     win.tool_panel.set_tool("paint")
     win.tool_panel.radius.setValue(6.0)
     view = win.views[Plane.AXIAL]
-    c = win.cursor.copy()
+    c = win.view_state.cursor.copy()
     for dx in np.linspace(-10, 10, 9):
         v = c + np.array([dx, 15, 0])
         win._pointer(Plane.AXIAL, v, "move")
@@ -73,7 +73,7 @@ def main() -> int:
     button = win.segment_button
     QtWidgets.QToolTip.showText(button.mapToGlobal(button.rect().center()), button.toolTip(), button)
     shot(app, out / "04_tooltip.png")
-    win.session.labels.mark_saved()
+    win.document.labels.mark_saved()
     win.close()
     return 0
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from livseg_gui.edit import tools
-from livseg_gui.edit.session import Session
+from livseg_gui.edit.document import Document
 from livseg_gui.io.volume import Metadata, make_volume
 from livseg_gui.report import build_report
 from livseg_gui.segment.cascade import SegmentationResult
@@ -33,7 +33,7 @@ def _result():
 
 def test_a_candidate_is_outside_the_mask_and_totals_until_confirmed():
     vol, res = _result()
-    s = Session(vol)
+    s = Document(vol)
     s.set_segmentation(res)
     a = s.analysis()
     assert len(a.lesions) == 1 and a.lesions[0].confidence == pytest.approx(230 / 255)

@@ -36,7 +36,7 @@ def _open_sample(qtbot, win):
     with qtbot.waitSignal(win.sigLoaded, timeout=60_000):
         win.open_path(str(SAMPLE))
     qtbot.wait(50)  # the start banner hides on load: let the views take their final size
-    return win.session.volume
+    return win.document.volume
 
 
 def _viewport_pos(view, voxel):
@@ -64,7 +64,7 @@ def test_open_scroll_window_level_and_cursor_hu(qtbot, window):
     window.window_box.setCurrentText("Liver (W150 L30)")
     assert axial.window == (150.0, 30.0)
     window._window_drag(20.0, -10.0)
-    assert window.window == (190.0, 50.0)
+    assert window.view_state.window == (190.0, 50.0)
     # Hovering shows the HU under the cursor.
     voxel = np.array([300, 240, axial.index])
     qtbot.mouseMove(axial.graphics.viewport(), _viewport_pos(axial, voxel))
@@ -98,18 +98,18 @@ def test_paint_with_the_mouse_then_undo(qtbot, window):
     axial = window.views[Plane.AXIAL]
     voxel = np.array([256, 256, axial.index])
     qtbot.mouseClick(axial.graphics.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=_viewport_pos(axial, voxel))
-    painted = int((window.session.labels.data == 2).sum())
+    painted = int((window.document.labels.data == 2).sum())
     expected = np.pi * 25 / (vol.spacing[0] * vol.spacing[1])
     assert painted == pytest.approx(expected, rel=0.1)
-    assert window.session.labels.data[tuple(voxel)] == 2
+    assert window.document.labels.data[tuple(voxel)] == 2
     assert window.isWindowModified()
     assert window.act_undo.text() == "Undo paint tumour (brush)"
     # The overlay of the axial view shows it.
     assert axial.label_item.image is not None and (axial.label_item.image == 2).any()
     window.act_undo.trigger()
-    assert not window.session.labels.data.any()
+    assert not window.document.labels.data.any()
     window.act_redo.trigger()
-    assert int((window.session.labels.data == 2).sum()) == painted
+    assert int((window.document.labels.data == 2).sum()) == painted
 
 
 def test_bad_input_shows_a_dialog_and_the_app_stays_alive(qtbot, window, tmp_path, monkeypatch):
@@ -121,14 +121,14 @@ def test_bad_input_shows_a_dialog_and_the_app_stays_alive(qtbot, window, tmp_pat
     qtbot.waitUntil(lambda: bool(shown) and window.worker is None, timeout=20_000)
     assert "not a readable NIfTI" in shown[0]
     _open_sample(qtbot, window)  # and it still works
-    assert window.session is not None
+    assert window.document is not None
 
 
 def test_closing_with_unsaved_edits_asks(qtbot, window, monkeypatch):
     from livseg_gui.edit import tools
 
     _open_sample(qtbot, window)
-    tools.brush(window.session.labels, (100, 100, 5), 4, window.session.volume.spacing, 1)
+    tools.brush(window.document.labels, (100, 100, 5), 4, window.document.volume.spacing, 1)
     asked = []
 
     def answer(*a, **k):
@@ -144,19 +144,19 @@ def test_autosave_and_restore_offer(qtbot, window, monkeypatch):
     from livseg_gui.edit import tools
 
     vol = _open_sample(qtbot, window)
-    tools.brush(window.session.labels, (120, 120, 5), 6, vol.spacing, 2)
+    tools.brush(window.document.labels, (120, 120, 5), 6, vol.spacing, 2)
     window.autosave()
     assert window.saver.flush(10)
-    snapshot = window.session.labels.data.copy()
-    window.session.labels.mark_saved()
+    snapshot = window.document.labels.data.copy()
+    window.document.labels.mark_saved()
     # A fresh window on the same series offers to restore; answer yes.
     monkeypatch.setattr(QtWidgets.QMessageBox, "question", lambda *a, **k: QtWidgets.QMessageBox.StandardButton.Yes)
     win2 = MainWindow(recovery=window.recovery)
     qtbot.addWidget(win2)
     with qtbot.waitSignal(win2.sigLoaded, timeout=60_000):
         win2.open_path(str(SAMPLE))
-    np.testing.assert_array_equal(win2.session.labels.data, snapshot)
-    win2.session.labels.mark_saved()
+    np.testing.assert_array_equal(win2.document.labels.data, snapshot)
+    win2.document.labels.mark_saved()
 
 
 def test_ten_quick_strokes_all_land_while_autosave_runs(qtbot, window):
@@ -174,12 +174,12 @@ def test_ten_quick_strokes_all_land_while_autosave_runs(qtbot, window):
         qtbot.mouseRelease(vp, QtCore.Qt.MouseButton.LeftButton, pos=pos)
         window.autosave()  # what the debounce timer does, forced after every stroke
         qtbot.wait(100)
-    labels = window.session.labels.data
+    labels = window.document.labels.data
     assert all(labels[tuple(c)] > 0 for c in centres), "every stroke must land"
     assert window.saver.flush(10)
     rec = window.recovery.find(vol.meta.source_path, vol.meta.series_uid)
     np.testing.assert_array_equal(rec.labels, labels)
-    assert rec.version == window.session.labels.version
+    assert rec.version == window.document.labels.version
 
 
 @needs_models
@@ -191,26 +191,26 @@ def test_segment_in_a_worker_shows_overlays_and_lesions(qtbot, window, monkeypat
         window.segment()
         assert window.worker is not None and not window.segment_button.isEnabled()
         window.views[Plane.AXIAL].step(1)  # the UI stays usable while the worker runs
-    labels = window.session.labels.data
+    labels = window.document.labels.data
     assert (labels >= 1).sum() > 10_000
     assert max(progress) == 1000
     assert window.act_undo.text() == "Undo segment"
     # Re-running after an edit asks first; "No" keeps the edit.
     from livseg_gui.edit import tools
 
-    tools.brush(window.session.labels, (50, 50, 3), 3, window.session.volume.spacing, 1)
-    before = window.session.labels.data.copy()
+    tools.brush(window.document.labels, (50, 50, 3), 3, window.document.volume.spacing, 1)
+    before = window.document.labels.data.copy()
     monkeypatch.setattr(QtWidgets.QMessageBox, "question", lambda *a, **k: QtWidgets.QMessageBox.StandardButton.No)
     window.segment()
     assert window.worker is None
-    np.testing.assert_array_equal(window.session.labels.data, before)
+    np.testing.assert_array_equal(window.document.labels.data, before)
 
 
 def test_lesion_panel_lists_jumps_and_rejects(qtbot, window):
     from livseg_gui.edit import tools
 
     vol = _open_sample(qtbot, window)
-    lm = window.session.labels
+    lm = window.document.labels
     tools.brush(lm, (200, 200, 10), 30, vol.spacing, 1, plane=None)
     tools.brush(lm, (200, 200, 10), 8, vol.spacing, 2, plane=None)
     tools.brush(lm, (215, 215, 12), 3, vol.spacing, 2, plane=None)
@@ -221,20 +221,20 @@ def test_lesion_panel_lists_jumps_and_rejects(qtbot, window):
     assert window.views[Plane.AXIAL].index == pytest.approx(10, abs=1)
     selected = window.views[Plane.AXIAL].selected  # the selected lesion is outlined in the views
     assert selected is not None and selected[200, 200, 10] and not selected[215, 215, 12]
-    numbers = [les.number for les in window.session.analysis().lesions]
+    numbers = [les.number for les in window.document.analysis().lesions]
     window.lesion_panel._status("rejected")
     qtbot.waitUntil(lambda: table.rowCount() == 1)
     # The remaining lesion keeps its number (it is not renumbered to 1).
-    assert [les.number for les in window.session.analysis().lesions] == numbers[1:]
-    assert window.session.rejected and window.session.rejected[0]["status"] == "rejected"
+    assert [les.number for les in window.document.analysis().lesions] == numbers[1:]
+    assert window.document.rejected and window.document.rejected[0]["status"] == "rejected"
     window.act_undo.trigger()
     window.update_lesions()
     assert table.rowCount() == 2
     # Undoing the reject undoes its review status too: the lesion is not also reported as rejected.
-    assert window.session.rejected == []
-    assert all(les.status == "unreviewed" for les in window.session.analysis().lesions)
+    assert window.document.rejected == []
+    assert all(les.status == "unreviewed" for les in window.document.analysis().lesions)
     window.act_redo.trigger()
-    assert len(window.session.rejected) == 1
+    assert len(window.document.rejected) == 1
 
 
 def _hold_a_job(window):
@@ -260,21 +260,21 @@ def _hold_a_job(window):
 @needs_models
 def test_open_during_a_job_is_refused_and_never_mixed(qtbot, window, tmp_path):
     vol = _open_sample(qtbot, window)
-    session = window.session
+    document = window.document
     with qtbot.waitSignal(window.sigSegmented, timeout=300_000):
         window.segment()
         window.open_path(str(DCMQI))  # a different scan, while the segmentation runs
         assert "job is running" in window.status.currentMessage()
-    assert window.session is session and window.session.volume.shape == vol.shape
-    assert (window.session.labels.data >= 1).sum() > 10_000
+    assert window.document is document and window.document.volume.shape == vol.shape
+    assert (window.document.labels.data >= 1).sum() > 10_000
 
 
 def test_edits_are_blocked_while_a_job_runs(qtbot, window, monkeypatch):
     from livseg_gui.edit import tools
 
     vol = _open_sample(qtbot, window)
-    tools.brush(window.session.labels, (200, 200, 10), 20, vol.spacing, 1, plane=None)
-    before = window.session.labels.data.copy()
+    tools.brush(window.document.labels, (200, 200, 10), 20, vol.spacing, 1, plane=None)
+    before = window.document.labels.data.copy()
     release = _hold_a_job(window)
     try:
         window.remove_islands()
@@ -283,18 +283,22 @@ def test_edits_are_blocked_while_a_job_runs(qtbot, window, monkeypatch):
         monkeypatch.setattr(QtWidgets.QInputDialog, "getText", lambda *a, **k: ("3,9", True))
         window.interpolate_dialog()
         assert "Busy" in window.status.currentMessage()
-        np.testing.assert_array_equal(window.session.labels.data, before)
+        np.testing.assert_array_equal(window.document.labels.data, before)
         assert not window.act_undo.isEnabled() and not window.segment_button.isEnabled()
+        for action in (window.act_open, window.act_save_mask, window.act_interpolate, window.act_segment):
+            assert not action.isEnabled() and "unavailable: busy" in action.toolTip()
+        assert "busy" in window.segment_button.toolTip()
     finally:
         release.set()
         qtbot.waitUntil(lambda: window.worker is None, timeout=10_000)
+    assert window.act_open.isEnabled() and window.act_interpolate.isEnabled() and "Ctrl+I" in window.act_interpolate.toolTip()
 
 
 def test_fill_between_slices_checks_its_bounds(qtbot, window, monkeypatch):
     from livseg_gui.edit import tools
 
     vol = _open_sample(qtbot, window)
-    lm = window.session.labels
+    lm = window.document.labels
     tools.brush(lm, (200, 200, 9), 20, vol.spacing, 1)
     errors = []
     monkeypatch.setattr(window, "error", lambda title, msg: errors.append(msg))
@@ -351,12 +355,12 @@ def test_drag_paints_one_undoable_stroke(qtbot, window):
     for p in points[1:]:
         qtbot.mouseMove(vp, p)
     qtbot.mouseRelease(vp, QtCore.Qt.MouseButton.LeftButton, pos=points[-1])
-    data = window.session.labels.data
+    data = window.document.labels.data
     assert data[200, 250, k] == 2 or data[208, 250, k] == 2
     assert data[256, 250, k] == 2  # the stroke reached the far end
-    assert len(window.session.labels.undo_stack) == 1
+    assert len(window.document.labels.undo_stack) == 1
     window.act_undo.trigger()
-    assert not window.session.labels.data.any()
+    assert not window.document.labels.data.any()
 
 
 def test_viewer_conventions_banner_wl_coordinates_and_seg_availability(qtbot, window):
@@ -405,8 +409,8 @@ def test_one_click_segments_a_lesion_in_the_gui_and_undoes_as_one_step(qtbot, wi
     with qtbot.waitSignal(window.sigLoaded, timeout=60_000):
         window.open_path(str(path))
     qtbot.wait(50)
-    vol = window.session.volume
-    window.session.labels.replace_all("load liver", vol.labels_from_source(labels))
+    vol = window.document.volume
+    window.document.labels.replace_all("load liver", vol.labels_from_source(labels))
     truth = vol.labels_from_source(lesion.astype(np.uint8)) > 0
     window.tool_panel.set_tool("click")
     window.tool_panel.label_box.setCurrentIndex(1)  # tumour
@@ -414,12 +418,12 @@ def test_one_click_segments_a_lesion_in_the_gui_and_undoes_as_one_step(qtbot, wi
     centre = vol.canonical_from_source(np.round(_voxel((60, 70, 50))).astype(int))
     axial.set_index(int(centre[2]))
     qtbot.mouseClick(axial.graphics.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=_viewport_pos(axial, centre))
-    assert window.session.labels.undo_name() == "click lesion +"
-    assert Overlap.of(window.session.labels.data == 2, truth).dice >= 0.85
+    assert window.document.labels.undo_name() == "click lesion +"
+    assert Overlap.of(window.document.labels.data == 2, truth).dice >= 0.85
     qtbot.waitUntil(lambda: window.lesion_panel.table.rowCount() == 1)  # the panel updates live
     window.act_undo.trigger()
-    assert not (window.session.labels.data == 2).any()
-    window.session.labels.mark_saved()
+    assert not (window.document.labels.data == 2).any()
+    window.document.labels.mark_saved()
 
 
 def test_compare_with_prior_shows_both_studies_with_matched_numbers(qtbot, window, tmp_path):
@@ -434,7 +438,7 @@ def test_compare_with_prior_shows_both_studies_with_matched_numbers(qtbot, windo
         paths[name + "_labels"] = write_nifti(tmp_path / f"{name}-l.nii.gz", vol.to_source(labels), vol.source.affine)
     with qtbot.waitSignal(window.sigLoaded, timeout=60_000):
         window.open_path(str(paths["current"]))
-    window.session.labels.replace_all("load", current[1])
+    window.document.labels.replace_all("load", current[1])
     with qtbot.waitSignal(window.sigCompared, timeout=60_000):
         window.compare_with_prior(str(paths["prior"]), str(paths["prior_labels"]))
     dlg = window.compare_dialog
@@ -445,4 +449,4 @@ def test_compare_with_prior_shows_both_studies_with_matched_numbers(qtbot, windo
     dlg.views[1].set_index(40)
     assert dlg.views[0].index == 36
     dlg.close()
-    window.session.labels.mark_saved()
+    window.document.labels.mark_saved()

@@ -10,58 +10,60 @@ import numpy as np
 from PySide6 import QtWidgets
 
 from ..edit import tools
+from ..labels import TUMOUR
 from ..planes import Plane
+from ..viewstate import Tool
 
 
 class EditActions:
     def _pointer(self, plane: Plane, voxel, phase: str) -> None:
-        if self.session is None:
+        if self.document is None:
             return
         if voxel is None:  # the drag ended outside the image
             if phase == "finish":
-                self.session.labels.end_stroke()
+                self.document.labels.end_stroke()
                 self._update_actions()
             return
-        tool = self.tool_panel.tool
-        if tool == "click" and phase in ("click", "click-") and self.worker is None:
+        settings = self.view_state.tools
+        tool = settings.tool
+        if tool is Tool.CLICK and phase in ("click", "click-") and self.worker is None:
             self._set_cursor(voxel)
             self.click_at(voxel, positive=phase == "click")
             return
         if phase == "click-":
             return  # right-click / Shift+click only mean something to the click tool
-        if tool in ("navigate", "click") or self.worker is not None:
+        if not tool.paints or self.worker is not None:
             self._set_cursor(voxel)
             return
-        tp = self.tool_panel
-        vol = self.session.volume
+        vol = self.document.volume
         mode = tools.PAINT
-        if tool == "erase":
-            mode = tools.ERASE_LABEL if tp.erase_only.isChecked() else tools.ERASE
+        if tool is Tool.ERASE:
+            mode = tools.ERASE_LABEL if settings.erase_only_label else tools.ERASE
         if phase == "start":
-            self.session.labels.begin_stroke()
+            self.document.labels.begin_stroke()
         kwargs = {}
-        if tool == "threshold":
-            kwargs = {"hu": vol.array, "hu_range": (tp.hu_lo.value(), tp.hu_hi.value())}
-        tools.brush(self.session.labels, voxel, tp.radius.value(), vol.spacing, tp.label, mode,
-                    plane=None if tool == "sphere" else plane, **kwargs)
+        if tool is Tool.THRESHOLD:
+            kwargs = {"hu": vol.array, "hu_range": settings.hu_range}
+        tools.brush(self.document.labels, voxel, settings.radius_mm, vol.spacing, settings.label, mode,
+                    plane=None if tool is Tool.SPHERE else plane, **kwargs)
         if phase == "finish":
-            self.session.labels.end_stroke()
+            self.document.labels.end_stroke()
             self._update_actions()
 
     def click_at(self, voxel, positive: bool = True) -> None:
         """The click tool: confirm a candidate under the click, else segment/remove a lesion or grow/cut the liver."""
         if not self._can_edit():
             return
-        target = "tumour" if self.tool_panel.label == 2 else "liver"
+        target = "tumour" if self.view_state.tools.label == TUMOUR else "liver"
         if target == "tumour" and positive:
-            hit = next(((n, c) for n, c in self.session.pending_candidates() if c.contains(voxel)), None)
+            hit = next(((n, c) for n, c in self.document.pending_candidates() if c.contains(voxel)), None)
             if hit:
-                tools.confirm_candidate(self.session.labels, hit[1].box, hit[1].mask, f"candidate {hit[0]}")
+                tools.confirm_candidate(self.document.labels, hit[1].box, hit[1].mask, f"candidate {hit[0]}")
                 return
         from ..workflow import apply_click
 
-        change = apply_click(self.session.labels, self.session.volume, voxel, target, positive,
-                             self.session.tumour_probability)
+        change = apply_click(self.document.labels, self.document.volume, voxel, target, positive,
+                             self.document.tumour_probability)
         if change is None:
             self.status.showMessage("Nothing changed: no clear region at the click (try the brush)", 6000)
 
@@ -76,17 +78,17 @@ class EditActions:
         self._update_actions()
 
     def undo(self) -> None:
-        if self.session and self.worker is None:
-            self.session.labels.end_stroke()
-            self.session.labels.undo()
+        if self.document and self.worker is None:
+            self.document.labels.end_stroke()
+            self.document.labels.undo()
 
     def redo(self) -> None:
-        if self.session and self.worker is None:
-            self.session.labels.redo()
+        if self.document and self.worker is None:
+            self.document.labels.redo()
 
     def _can_edit(self) -> bool:
         """Edits need an open scan and no job running (a segmentation would overwrite them)."""
-        if self.session is None:
+        if self.document is None:
             return False
         if self.worker is not None:
             self.status.showMessage("Busy: wait for the running job or cancel it before editing", 6000)
@@ -96,7 +98,7 @@ class EditActions:
     def interpolate_dialog(self) -> None:
         if not self._can_edit():
             return
-        n = self.session.volume.shape[2]
+        n = self.document.volume.shape[2]
         k = self.views[Plane.AXIAL].index + 1
         text, ok = QtWidgets.QInputDialog.getText(
             self, "Fill between slices", f"Interpolate the active label between axial slices (1..{n}), e.g. '{k},{min(n, k + 5)}':")
@@ -112,39 +114,32 @@ class EditActions:
             return
         if not self._can_edit():  # a job may have started while the dialog was open
             return
-        tools.interpolate_slices(self.session.labels, Plane.AXIAL, a, b, self.tool_panel.label, self.session.volume.spacing)
+        tools.interpolate_slices(self.document.labels, Plane.AXIAL, a, b, self.view_state.tools.label, self.document.volume.spacing)
 
     def flood_fill_at_cursor(self) -> None:
-        if self._can_edit() and tools.flood_fill(self.session.labels, self.cursor, Plane.AXIAL, self.tool_panel.label) is None:
+        if not self._can_edit():
+            return
+        if tools.flood_fill(self.document.labels, self.view_state.cursor, Plane.AXIAL, self.view_state.tools.label) is None:
             self.status.showMessage("Nothing filled: the region at the cursor is not closed on this slice", 6000)
 
     def remove_islands(self) -> None:
         if self._can_edit():
-            tools.remove_islands(self.session.labels, self.session.volume.voxel_volume_ml)
+            tools.remove_islands(self.document.labels, self.document.volume.voxel_volume_ml)
 
     def tumour_inside_liver(self) -> None:
         if self._can_edit():
-            tools.keep_tumour_inside_liver(self.session.labels)
+            tools.keep_tumour_inside_liver(self.document.labels)
 
     def update_lesions(self) -> None:
-        if self.session is None:
+        if self.document is None:
             return
-        pending = self.session.pending_candidates()
-        analysis = self.session.analysis() if self.session.has_labels else None
+        pending = self.document.pending_candidates()
+        analysis = self.document.analysis() if self.document.has_labels else None
         self.lesion_panel.show_analysis(analysis, pending)
-        warnings = list(self._job_warnings)
-        if analysis is not None:
-            warnings += [w for w in analysis.warnings if w not in warnings]
-            unsure = [les.number for les in analysis.lesions if les.confidence is not None and les.confidence < 0.9]
-            if unsure:
-                warnings.append(f"low model confidence for lesion(s) {', '.join(map(str, unsure))}: review them")
-        if pending:
-            warnings.append(f"{len(pending)} candidate region(s) below the model's threshold, outlined in yellow: "
-                            "confirm (Accept) or leave them out")
-        self.banner.show_warnings(warnings)
+        self.banner.show_warnings(self.document.warnings())
         marks = None
         if pending:
-            marks = np.zeros(self.session.volume.shape, bool, order="F")
+            marks = np.zeros(self.document.volume.shape, bool, order="F")
             for _, c in pending:
                 marks[c.box] |= c.mask
         for v in self.views.values():
@@ -153,25 +148,25 @@ class EditActions:
 
     def jump_to_lesion(self, key: int | str) -> None:
         if isinstance(key, str):
-            cand = dict(self.session.pending_candidates()).get(key)
+            cand = dict(self.document.pending_candidates()).get(key)
             if cand is not None:
                 self._set_cursor(cand.centroid_voxel)
             return
-        les = next((x for x in self.session.analysis().lesions if x.number == key), None)
+        les = next((x for x in self.document.analysis().lesions if x.number == key), None)
         if les is not None:
             self._set_cursor(les.centroid_voxel)
-            mask = tools.lesion_mask(self.session.labels.data, les.centroid_voxel)
+            mask = tools.lesion_mask(self.document.labels.data, les.centroid_voxel)
             for v in self.views.values():
                 v.set_selected(mask)
 
     def _lesion_status(self, number: int | str, status: str) -> None:
         if isinstance(number, str):  # a candidate: accept confirms it (one undo step); reject leaves it out
-            cand = dict(self.session.pending_candidates()).get(number)
+            cand = dict(self.document.pending_candidates()).get(number)
             if cand is not None and status == "accepted" and self._can_edit():
-                tools.confirm_candidate(self.session.labels, cand.box, cand.mask, f"candidate {number}")
+                tools.confirm_candidate(self.document.labels, cand.box, cand.mask, f"candidate {number}")
             return
         if not self._can_edit():
             return
-        if any(x.number == number for x in self.session.analysis().lesions):
-            self.session.set_status(number, status)
+        if any(x.number == number for x in self.document.analysis().lesions):
+            self.document.set_status(number, status)
         self.update_lesions()

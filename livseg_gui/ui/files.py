@@ -1,6 +1,6 @@
 """Opening scans, crash recovery, saving and exporting, follow-up comparison: the window's file side.
 
-A mixin of :class:`~livseg_gui.ui.main_window.MainWindow` (it uses the window's widgets and session);
+A mixin of :class:`~livseg_gui.ui.main_window.MainWindow` (it uses the window's widgets and document);
 the work itself lives in Qt-free modules (``io``, ``workflow``, ``report``).
 """
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PySide6 import QtWidgets
 
-from ..edit.session import Session
+from ..edit.document import Document
 from ..errors import LivSegError
 
 MAX_RECENT = 8
@@ -73,20 +73,16 @@ class FileActions:
     def _loaded(self, volume) -> None:
         path = self._loading_path
         self._end_work()
-        self.session = Session(volume)
-        self.session.labels.listeners.append(self._labels_changed)
+        self.document = Document(volume)
+        self.document.events.labels.connect(self._labels_changed)
+        self.document.events.warnings.connect(self.banner.show_warnings)
         self.preview = None
         for v in self.views.values():
-            v.set_volume(volume, self.session.labels.data)
-            v.set_window(*self.window)
-        self.cursor = np.array(volume.shape, float) // 2
-        self._set_cursor(self.cursor)
+            v.set_volume(volume, self.document.labels.data)
+            v.set_window(*self.view_state.window)
+        self._set_cursor(np.array(volume.shape, float) // 2)
         self._remember(path)
-        from ..io.seg import seg_unavailable_reason
-
-        self._seg_reason = seg_unavailable_reason(volume)
-        self._job_warnings = list(volume.warnings)  # persistent: shown in the banner until the next scan
-        self.banner.show_warnings(self._job_warnings)
+        self.banner.show_warnings(self.document.warnings())  # persistent: until the next scan or result
         self.lesion_panel.show_analysis(None)
         self._offer_recovery()
         self._update_title()
@@ -94,26 +90,26 @@ class FileActions:
         self.sigLoaded.emit()
 
     def _offer_recovery(self) -> None:
-        meta = self.session.volume.meta
+        meta = self.document.volume.meta
         rec = self.recovery.find(meta.source_path, meta.series_uid)
-        if rec is None or rec.labels.shape != self.session.volume.shape or not rec.labels.any():
+        if rec is None or rec.labels.shape != self.document.volume.shape or not rec.labels.any():
             return
         import datetime as dt
 
         when = dt.datetime.fromtimestamp(rec.saved_at).strftime("%Y-%m-%d %H:%M")
-        changed = int(np.count_nonzero(rec.labels != self.session.labels.data))
+        changed = int(np.count_nonzero(rec.labels != self.document.labels.data))
         answer = QtWidgets.QMessageBox.question(
             self, "Restore unsaved edits?",
             f"LivSeg found edits to this scan that were not saved: the app closed unexpectedly. They were autosaved "
             f"on {when}, after {rec.version} edit step(s), and label {changed:,} voxels. Restore them? (No discards them.)",
         )
         if answer == QtWidgets.QMessageBox.StandardButton.Yes:
-            self.session.labels.replace_all("restore edits", rec.labels)
+            self.document.labels.replace_all("restore edits", rec.labels)
         else:
             self.saver.discard(meta.source_path, meta.series_uid)
 
     def _save_path(self, title: str, suffix: str, filt: str) -> str | None:
-        meta = self.session.volume.meta
+        meta = self.document.volume.meta
         base = Path(meta.source_path)
         stem = base.name.removesuffix(".gz").removesuffix(".nii") if base.is_file() else base.name
         default = str(self._last_dir() / f"{stem}_livseg{suffix}")
@@ -134,19 +130,19 @@ class FileActions:
         from ..io.nifti import save_labels_nifti
 
         try:
-            save_labels_nifti(self.session.labels.data, self.session.volume, path)
+            save_labels_nifti(self.document.labels.data, self.document.volume, path)
         except LivSegError as exc:
             self.error("Could not save", str(exc))
             return False
-        self.session.labels.mark_saved()
-        meta = self.session.volume.meta
+        self.document.labels.mark_saved()
+        meta = self.document.volume.meta
         self.saver.discard(meta.source_path, meta.series_uid)
         self.status.showMessage(f"Saved {path}", 8000)
         self._update_title()
         return True
 
     def save_mask_dialog(self) -> bool:
-        if self.session is None:
+        if self.document is None:
             return False
         path = self._save_path("Save mask", ".nii.gz", "NIfTI (*.nii.gz *.nii)")
         return bool(path) and self.save_mask(path)
@@ -154,7 +150,7 @@ class FileActions:
     def compare_with_prior_dialog(self) -> None:
         from .compare_dialog import ask_prior
 
-        if self._can_edit() and self.session.has_labels:
+        if self._can_edit() and self.document.has_labels:
             choice = ask_prior(self)
             if choice:
                 self.compare_with_prior(*choice)
@@ -163,7 +159,7 @@ class FileActions:
         """Load (and if needed segment) the prior in a worker, then show both studies side by side."""
         from ..workflow import compare_studies
 
-        s = self.session
+        s = self.document
         current = (s.volume, s.labels.data.copy(), s.analysis())
         self._start_job(lambda w: compare_studies(prior, current, prior_mask), self._compared, self._compare_failed,
                         "Comparing with the prior study...")
@@ -183,9 +179,9 @@ class FileActions:
         self.sigCompared.emit()
 
     def export_seg_dialog(self) -> None:
-        if self.session is None:
+        if self.document is None:
             return
-        if self.session.volume.meta.source_format != "dicom":
+        if self.document.volume.meta.source_format != "dicom":
             self.error("DICOM SEG", "A DICOM SEG must reference the DICOM images it segments. This CT was opened "
                                     "from NIfTI, so save the mask as NIfTI instead.")
             return
@@ -195,7 +191,7 @@ class FileActions:
         from ..io.seg import write_seg
 
         try:
-            write_seg(self.session.labels.data, self.session.volume, path, edited=self.session.edited_since_segmentation)
+            write_seg(self.document.labels.data, self.document.volume, path, edited=self.document.edited_since_segmentation)
             self.status.showMessage(f"Wrote {path}", 8000)
         except LivSegError as exc:
             self.error("Could not export SEG", str(exc))
@@ -203,7 +199,7 @@ class FileActions:
     def export_report(self, pdf_path: str) -> None:
         from ..report import build_report, write_csv, write_json, write_pdf
 
-        s = self.session
+        s = self.document
         analysis = s.analysis()
         model = {}
         try:
@@ -221,7 +217,7 @@ class FileActions:
         write_csv(report, stem + ".csv")
 
     def export_report_dialog(self) -> None:
-        if self.session is None:
+        if self.document is None:
             return
         path = self._save_path("Export report", "_report.pdf", "PDF (*.pdf)")
         if not path:
@@ -233,7 +229,7 @@ class FileActions:
             self.error("Could not write the report", str(exc))
 
     def load_mask_dialog(self) -> None:
-        if self.session is None:
+        if self.document is None:
             return
         path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Load mask", "", "Masks (*.nii *.nii.gz *.dcm);;All files (*)")
         if path:
@@ -244,28 +240,28 @@ class FileActions:
             if path.lower().endswith(".dcm"):
                 from ..io.seg import read_seg
 
-                labels, notes = read_seg(path, self.session.volume)
+                labels, notes = read_seg(path, self.document.volume)
                 for n in notes:
                     self.status.showMessage(n, 8000)
             else:
                 from ..io.nifti import load_labels_nifti
 
-                labels = load_labels_nifti(path, self.session.volume)
+                labels = load_labels_nifti(path, self.document.volume)
         except LivSegError as exc:
             self.error("Cannot load mask", str(exc))
             return
-        self.session.labels.replace_all(f"load {Path(path).name}", labels)
+        self.document.labels.replace_all(f"load {Path(path).name}", labels)
         self.update_lesions()
 
     def autosave(self) -> None:
-        if self.session is None or not self.session.labels.modified:
+        if self.document is None or not self.document.labels.modified:
             return
-        meta = self.session.volume.meta
+        meta = self.document.volume.meta
         # Only a copy happens here; compression and the atomic write run in the saver's thread.
-        self.saver.request(self.session.labels.data, meta.source_path, meta.series_uid, self.session.labels.version)
+        self.saver.request(self.document.labels.data, meta.source_path, meta.series_uid, self.document.labels.version)
 
     def _confirm_discard(self) -> bool:
-        if self.session is None or not self.session.labels.modified:
+        if self.document is None or not self.document.labels.modified:
             return True
         answer = QtWidgets.QMessageBox.question(
             self, "Unsaved edits", "The current mask has unsaved edits. Save them first?",
@@ -275,7 +271,7 @@ class FileActions:
         if answer == QtWidgets.QMessageBox.StandardButton.Save:
             return self.save_mask_dialog()
         if answer == QtWidgets.QMessageBox.StandardButton.Discard:
-            meta = self.session.volume.meta
+            meta = self.document.volume.meta
             self.saver.discard(meta.source_path, meta.series_uid)
             return True
         return False
@@ -283,7 +279,7 @@ class FileActions:
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
         for p in self.recent():
-            self._action(self.recent_menu, p, lambda p=p: self.open_path(p))
+            self.recent_menu.addAction(p).triggered.connect(lambda *_, p=p: self.open_path(p))
 
     def recent(self) -> list[str]:
         value = self.settings.value("recent", [])

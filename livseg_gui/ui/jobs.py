@@ -13,9 +13,9 @@ from .workers import Worker
 
 class JobActions:
     def segment(self) -> None:
-        if self.session is None or self.worker is not None:
+        if self.document is None or self.worker is not None:
             return
-        if self.session.has_labels and (self.session.edited_since_segmentation or self.session.segmented_version is None):
+        if self.document.has_labels and (self.document.edited_since_segmentation or self.document.segmented_version is None):
             answer = QtWidgets.QMessageBox.question(
                 self, "Replace the labels?",
                 "Segmenting again replaces the current labels, including your edits (you can undo it). Continue?",
@@ -24,7 +24,7 @@ class JobActions:
                 return
         from ..segment import Cascade
 
-        volume = self.session.volume
+        volume = self.document.volume
 
         def job(w: Worker):
             cascade = getattr(self, "_cascade", None) or Cascade()
@@ -67,16 +67,15 @@ class JobActions:
     def _segment_over(self) -> None:
         self.preview = None
         self._end_work()
-        if self.session:
+        if self.document:
             for v in self.views.values():
-                v.set_labels(self.session.labels.data)
+                v.set_labels(self.document.labels.data)
 
     def _segmented(self, result) -> None:
         self._segment_over()
-        self.session.set_segmentation(result)
+        self.document.set_segmentation(result)
         t = result.timings
         self.status.showMessage(f"Segmented in {t['total_s']:.1f} s", 15000)
-        self._job_warnings = list(self.session.volume.warnings) + list(result.warnings)
         self.update_lesions()
         self.sigSegmented.emit()
 

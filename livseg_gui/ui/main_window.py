@@ -17,13 +17,14 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from .. import __version__
 from ..edit.autosave import BackgroundSaver, RecoveryStore
-from ..edit.session import Session
+from ..edit.document import Document
 from ..planes import Plane
+from ..viewstate import WINDOW_PRESETS, ViewState
 from .banner import Banner
 from .editing import EditActions
 from .files import FileActions
 from .jobs import JobActions
-from .menus import WINDOW_PRESETS, Menus
+from .menus import Menus
 from .panels import LesionPanel, OverlayPanel, ToolPanel
 from .slice_view import SliceView
 from .viewing import ViewActions
@@ -85,7 +86,7 @@ class MainWindow(FileActions, JobActions, EditActions, ViewActions, Menus, QtWid
 
     def __init__(self, recovery: RecoveryStore | None = None):
         super().__init__()
-        self.session: Session | None = None
+        self.document: Document | None = None
         self.worker: Worker | None = None
         self.preview: np.ndarray | None = None
         self.recovery = recovery or RecoveryStore()
@@ -93,9 +94,7 @@ class MainWindow(FileActions, JobActions, EditActions, ViewActions, Menus, QtWid
         self.sigAutosaveFailed.connect(lambda msg: self.status.showMessage(f"Autosave failed: {msg}", 8000))
         self.settings = QtCore.QSettings("LivSeg", "LivSeg")
         self.anonymise = False
-        self.cursor = np.zeros(3)
-        self._seg_reason: str | None = None  # why DICOM SEG export is unavailable for the open scan
-        self._job_warnings: list[str] = []  # the scan's and the last segmentation's warnings (banner)
+        self.view_state = ViewState()  # Qt-free: cursor, window/level, overlay, tool; the views follow its events
         self.setAcceptDrops(True)
         self.setMinimumSize(960, 600)  # works down to 1024x640 screens; nothing hard-coded above it
         self._fit_to_screen()
@@ -134,7 +133,6 @@ class MainWindow(FileActions, JobActions, EditActions, ViewActions, Menus, QtWid
         col = QtWidgets.QVBoxLayout(side)
         self.segment_button = QtWidgets.QPushButton("Segment liver && tumours (Ctrl+G)")
         self.segment_button.setObjectName("segment_button")
-        self.segment_button.setToolTip("Run the liver and tumour networks on this scan (Ctrl+G); the result is one undo step")
         self.segment_button.clicked.connect(self.segment)
         self.progress = QtWidgets.QProgressBar()
         self.progress.setFormat("Ready")  # always shown (no layout jump when a job starts)
@@ -174,10 +172,13 @@ class MainWindow(FileActions, JobActions, EditActions, ViewActions, Menus, QtWid
         self.status = self.statusBar()
         self.hu_label = QtWidgets.QLabel()
         self.status.addPermanentWidget(self.hu_label)
-        self.window = WINDOW_PRESETS["Abdomen (W400 L40)"]
         self.measure_timer = QtCore.QTimer(self, singleShot=True, interval=250, timeout=self.update_lesions)
         self.autosave_timer = QtCore.QTimer(self, singleShot=True, interval=300, timeout=self.autosave)
         self._build_menus()
+        self._connect_view_state()
+        self._tool_changed()  # the panels' starting values into the view state
+        self._overlay_changed()
+        self._show_window(self.view_state.window)
         self._update_title()
         self._update_actions()
 
@@ -193,28 +194,12 @@ class MainWindow(FileActions, JobActions, EditActions, ViewActions, Menus, QtWid
 
     def _update_title(self) -> None:
         name = ""
-        if self.session:
-            meta = self.session.volume.meta
+        if self.document:
+            meta = self.document.volume.meta
             name = f" - {meta.series_description or Path(meta.source_path).name}"
         # Qt shows "[*]" as "*" while the window is modified.
         self.setWindowTitle(f"LivSeg {__version__}{name}[*]")
-        self.setWindowModified(bool(self.session and self.session.labels.modified))
-
-    def _update_actions(self) -> None:
-        has = self.session is not None
-        busy = self.worker is not None
-        for a in (self.act_save_mask, self.act_seg, self.act_report, self.act_load_mask, self.act_compare):
-            a.setEnabled(has and not busy)
-        reason = self._seg_reason if has else "open a DICOM CT first"
-        self.act_seg.setEnabled(has and not busy and reason is None)
-        self.act_seg.setToolTip(f"Unavailable: {reason}" if reason else "Export the mask as DICOM SEG (liver, tumour)")
-        self.segment_button.setEnabled(has and not busy)
-        self.act_segment.setEnabled(has and not busy)
-        lm = self.session.labels if has else None
-        self.act_undo.setEnabled(bool(lm and lm.undo_stack) and not busy)
-        self.act_redo.setEnabled(bool(lm and lm.redo_stack) and not busy)
-        self.act_undo.setText(f"Undo {lm.undo_name()}" if lm and lm.undo_stack else "Undo")
-        self.act_redo.setText(f"Redo {lm.redo_name()}" if lm and lm.redo_stack else "Redo")
+        self.setWindowModified(bool(self.document and self.document.labels.modified))
 
     def closeEvent(self, ev) -> None:
         if not self._confirm_discard():

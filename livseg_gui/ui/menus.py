@@ -1,79 +1,75 @@
-"""The window's menus and actions, each with its shortcut in the tooltip (Help > Keyboard shortcuts reads them).
+"""The window's menus, built from the action table (:mod:`.actions`), and the rules applied to them.
 
-A mixin of :class:`~livseg_gui.ui.main_window.MainWindow`.
+A mixin of :class:`~livseg_gui.ui.main_window.MainWindow`. Each action gets the attribute
+``act_<name>``; its tooltip names its key, or why it is unavailable.
 """
 
 from __future__ import annotations
 
 from PySide6 import QtGui
 
+from .actions import ACTIONS, AppState
 from .shortcuts import show_shortcuts
 
-WINDOW_PRESETS = {
-    "Abdomen (W400 L40)": (400.0, 40.0),
-    "Liver (W150 L30)": (150.0, 30.0),
-    "Bone (W1800 L400)": (1800.0, 400.0),
-    "Lung (W1500 L-600)": (1500.0, -600.0),
-}
+
+def _key_sequences(keys: tuple[str, ...]) -> list[QtGui.QKeySequence]:
+    out = []
+    for k in keys:
+        if k.startswith("std:"):
+            out.append(QtGui.QKeySequence(getattr(QtGui.QKeySequence.StandardKey, k[4:])))
+        else:
+            out.append(QtGui.QKeySequence(k))
+    return out
 
 
 class Menus:
-    def _action(self, menu, text, slot, shortcut=None, name=None) -> QtGui.QAction:
-        a = QtGui.QAction(text, self)
-        if shortcut:
-            a.setShortcut(QtGui.QKeySequence(shortcut))
-            a.setToolTip(f"{text} ({a.shortcut().toString(QtGui.QKeySequence.SequenceFormat.NativeText)})")
-        a.triggered.connect(lambda *_: slot())
-        if name:
-            a.setObjectName(name)
-        menu.addAction(a)
-        return a
-
     def _build_menus(self) -> None:
-        m = self.menuBar().addMenu("&File")
-        self._action(m, "Open CT file...", self.open_file_dialog, QtGui.QKeySequence.StandardKey.Open)
-        self._action(m, "Open DICOM folder...", self.open_folder_dialog, "Ctrl+Shift+O")
-        self.recent_menu = m.addMenu("Open recent")
-        self._fill_recent()
-        m.addSeparator()
-        self.act_load_mask = self._action(m, "Load mask (NIfTI or DICOM SEG)...", self.load_mask_dialog)
-        self.act_save_mask = self._action(m, "Save mask as NIfTI...", self.save_mask_dialog, "Ctrl+S")
-        self.act_seg = self._action(m, "Export DICOM SEG...", self.export_seg_dialog)
-        self.act_report = self._action(m, "Export report (PDF, JSON, CSV)...", self.export_report_dialog, "Ctrl+E")
-        self.act_compare = self._action(m, "Compare with prior...", self.compare_with_prior_dialog)
-        anon = QtGui.QAction("Anonymise reports", self, checkable=True)
-        anon.toggled.connect(lambda on: setattr(self, "anonymise", on))
-        m.addAction(anon)
-        m.addSeparator()
-        self._action(m, "Quit", self.close, QtGui.QKeySequence.StandardKey.Quit)
+        menus: dict[str, object] = {}
+        self._actions: dict[str, tuple[QtGui.QAction, object]] = {}
+        for spec in ACTIONS:
+            menu = menus.get(spec.menu) or menus.setdefault(spec.menu, self.menuBar().addMenu(spec.menu))
+            if spec.separator_before:
+                menu.addSeparator()
+            action = QtGui.QAction(spec.text, self)
+            action.setObjectName(spec.name)
+            if spec.keys:
+                action.setShortcuts(_key_sequences(spec.keys))
+            action.triggered.connect(lambda *_, run=spec.run: run(self))
+            menu.addAction(action)
+            setattr(self, f"act_{spec.name}", action)
+            self._actions[spec.name] = (action, spec)
+            if spec.name == "open_folder":
+                self.recent_menu = menu.addMenu("Open recent")
+                self._fill_recent()
+            if spec.name == "compare":
+                anon = QtGui.QAction("Anonymise reports", self, checkable=True)
+                anon.toggled.connect(lambda on: setattr(self, "anonymise", on))
+                menu.addAction(anon)
 
-        e = self.menuBar().addMenu("&Edit")
-        self.act_undo = self._action(e, "Undo", self.undo, QtGui.QKeySequence.StandardKey.Undo, "undo")
-        self.act_redo = self._action(e, "Redo", self.redo, "Ctrl+Y", "redo")
-        self.act_redo.setShortcuts([QtGui.QKeySequence("Ctrl+Y"), QtGui.QKeySequence("Ctrl+Shift+Z")])
-        e.addSeparator()
-        self._action(e, "Fill between slices (axial, active label)", self.interpolate_dialog, "Ctrl+I")
-        self._action(e, "Flood fill closed region at cursor (axial)", self.flood_fill_at_cursor, "Ctrl+F")
-        self._action(e, "Remove islands", self.remove_islands)
-        self._action(e, "Remove tumour outside the liver", self.tumour_inside_liver)
-        e.addSeparator()
-        self._action(e, "Next lesion", lambda: self.lesion_panel.move(1), "N")
-        self._action(e, "Previous lesion", lambda: self.lesion_panel.move(-1), "Shift+N")
-        self._action(e, "Larger brush", lambda: self.tool_panel.grow(1.25), "]")
-        self._action(e, "Smaller brush", lambda: self.tool_panel.grow(0.8), "[")
+    def show_shortcuts(self) -> None:
+        show_shortcuts(self)
 
-        s = self.menuBar().addMenu("&Segment")
-        self.act_segment = self._action(s, "Segment liver and tumours", self.segment, "Ctrl+G")
+    def app_state(self) -> AppState:
+        doc = self.document
+        lm = doc.labels if doc is not None else None
+        return AppState(has_document=doc is not None, busy=self.worker is not None,
+                        can_undo=bool(lm and lm.undo_stack), can_redo=bool(lm and lm.redo_stack),
+                        seg_unavailable=doc.seg_unavailable if doc is not None else None,
+                        has_labels=bool(doc is not None and doc.has_labels))
 
-        v = self.menuBar().addMenu("&View")
-        for i, (name, (w, lev)) in enumerate(WINDOW_PRESETS.items(), start=1):
-            self._action(v, name, lambda w=w, lev=lev: self.set_window(w, lev), f"F{i}")
-        v.addSeparator()
-        self._action(v, "Fit views (reset zoom)", self.fit_views, "Ctrl+0")
-        tb = self.menuBar().addMenu("&Tools")
-        for tool, key in (("navigate", "C"), ("paint", "P"), ("erase", "E"), ("threshold", "T"), ("sphere", "B"),
-                          ("click", "K")):
-            self._action(tb, f"{tool.capitalize()} tool", lambda t=tool: self.tool_panel.set_tool(t), key)
-        h = self.menuBar().addMenu("&Help")
-        self._action(h, "Keyboard shortcuts", lambda: show_shortcuts(self), "F12")
-        self._action(h, "About LivSeg / self-test", self.about)
+    def _update_actions(self) -> None:
+        """Apply every action's rule: enabled, or disabled with the reason in its tooltip."""
+        state = self.app_state()
+        for action, spec in self._actions.values():
+            reason = spec.rule(state)
+            action.setEnabled(reason is None)
+            keys = action.shortcut().toString(QtGui.QKeySequence.SequenceFormat.NativeText)
+            action.setToolTip(f"{spec.text} - unavailable: {reason}" if reason else
+                              f"{spec.text} ({keys})" if keys else spec.text)
+        lm = self.document.labels if self.document is not None else None
+        self.act_undo.setText(f"Undo {lm.undo_name()}" if lm and lm.undo_stack else "Undo")
+        self.act_redo.setText(f"Redo {lm.redo_name()}" if lm and lm.redo_stack else "Redo")
+        reason = self._actions["segment"][1].rule(state)  # the side panel's button follows the menu action
+        self.segment_button.setEnabled(reason is None)
+        self.segment_button.setToolTip(f"Unavailable: {reason}" if reason else
+                                       "Run the liver and tumour networks on this scan (Ctrl+G); the result is one undo step")

@@ -6,8 +6,9 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..labels import COLOURS, LIVER, NAMES, TUMOUR
 from ..measure.lesions import LiverAnalysis
+from ..viewstate import Tool
 
-TOOLS = ("navigate", "paint", "erase", "threshold", "sphere", "click")
+TOOLS = tuple(t.value for t in Tool)
 TOOL_TIPS = {
     "navigate": "Move the crosshair (C)",
     "paint": "Paint the active label with a round brush (P)",
@@ -66,6 +67,7 @@ class ToolPanel(QtWidgets.QGroupBox):
         for w in (self.label_box, self.radius, self.hu_lo, self.hu_hi):
             sig = w.currentIndexChanged if isinstance(w, QtWidgets.QComboBox) else w.valueChanged
             sig.connect(lambda *_: self.sigChanged.emit())
+        self.erase_only.toggled.connect(lambda *_: self.sigChanged.emit())
 
     @property
     def tool(self) -> str:

@@ -9,22 +9,34 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..planes import Plane, lps_text
-from .menus import WINDOW_PRESETS
 from .slice_view import SliceView
 
 
 class ViewActions:
+    """Panels, menus and keys change ``self.view_state`` (Qt-free); the views follow its events here."""
+
+    def _connect_view_state(self) -> None:
+        events = self.view_state.events
+        events.cursor.connect(self._show_cursor)
+        events.window.connect(self._show_window)
+        events.overlay.connect(self._show_overlay)
+        events.tool.connect(self._show_tool)
+
     def _set_cursor(self, voxel) -> None:
-        self.cursor = np.asarray(voxel, float)
+        self.view_state.set_cursor(voxel)
+
+    def _show_cursor(self, cursor: np.ndarray) -> None:
         for v in self.views.values():
-            v.set_cursor(self.cursor)
+            v.set_cursor(cursor)
 
     def set_window(self, width: float, level: float) -> None:
-        self.window = (max(1.0, width), level)
+        self.view_state.set_window(width, level)
+
+    def _show_window(self, window: tuple[float, float]) -> None:
         for v in self.views.values():
-            v.set_window(*self.window)
-        preset = next((n for n, wl in WINDOW_PRESETS.items() if wl == self.window), None)
-        self.wl_label.setText(preset or f"Custom W{self.window[0]:.0f} L{self.window[1]:.0f}")
+            v.set_window(*window)
+        self.wl_label.setText(self.view_state.window_text())
+        preset = self.view_state.window_preset
         if preset and self.window_box.currentText() != preset:
             self.window_box.setCurrentText(preset)
 
@@ -44,31 +56,38 @@ class ViewActions:
             v.fit()
 
     def _window_drag(self, dx: float, dy: float) -> None:
-        width, level = self.window
+        width, level = self.view_state.window
         self.set_window(width + dx * 2, level - dy * 2)
 
     def _overlay_changed(self) -> None:
-        opacity, outline, show = self.overlay_panel.state()
+        self.view_state.set_overlay(*self.overlay_panel.state())
+
+    def _show_overlay(self, overlay) -> None:
         for v in self.views.values():
-            v.opacity, v.outline, v.show_labels = opacity, outline, show
+            v.opacity, v.outline, v.show_labels = overlay.opacity, overlay.outline, overlay.show
             v.refresh_labels()
 
     def _tool_changed(self) -> None:
-        painting = self.tool_panel.tool != "navigate"
+        tp = self.tool_panel
+        self.view_state.set_tools(tool=tp.tool, label=tp.label, radius_mm=tp.radius.value(),
+                                  hu_range=(float(tp.hu_lo.value()), float(tp.hu_hi.value())),
+                                  erase_only_label=tp.erase_only.isChecked())
+
+    def _show_tool(self, settings) -> None:
         for v in self.views.values():
-            v.set_brush(self.tool_panel.radius.value() if painting else None)
+            v.set_brush(settings.radius_mm if settings.tool.paints else None)
 
     def _hover(self, plane: Plane, voxel) -> None:
-        if self.session is None or voxel is None:
+        if self.document is None or voxel is None:
             self.hu_label.setText("")
             return
-        vol = self.session.volume
+        vol = self.document.volume
         ijk = np.round(voxel).astype(int)
         if np.any(ijk < 0) or np.any(ijk >= vol.shape):
             return
         hu = vol.array[tuple(ijk)]
         lps = vol.voxel_to_lps(ijk)
-        lab = int(self.session.labels.data[tuple(ijk)])
+        lab = int(self.document.labels.data[tuple(ijk)])
         self.hu_label.setText(f"HU {float(hu):.0f}  |  {lps_text(lps)}  |  voxel {ijk[0]}, {ijk[1]}, {ijk[2]}  |  label {lab}")
 
     def _view_under_mouse(self) -> SliceView:
@@ -84,11 +103,8 @@ class ViewActions:
         view = self._view_under_mouse()
         steps = {QtCore.Qt.Key.Key_Up: 1, QtCore.Qt.Key.Key_Down: -1, QtCore.Qt.Key.Key_PageUp: 10,
                  QtCore.Qt.Key.Key_PageDown: -10, QtCore.Qt.Key.Key_Right: 1, QtCore.Qt.Key.Key_Left: -1}
-        if key in steps and self.session is not None:
+        if key in steps and self.document is not None:
             view.step(steps[key])
-            self.cursor[view.plane.axis] = view.index
-            for v in self.views.values():
-                if v is not view:
-                    v.set_cursor(self.cursor)
+            self.view_state.move_cursor(view.plane.axis, view.index)
         else:
             super().keyPressEvent(ev)

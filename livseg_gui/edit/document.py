@@ -1,20 +1,32 @@
-"""The open CT and its editable labels: what the GUI shows and the report describes. No Qt."""
+"""The open CT and its editable labels: what the GUI shows and the report describes. No Qt.
+
+A :class:`Document` announces its changes through ``events`` (see :mod:`livseg_gui.events`):
+
+- ``labels(box)``: voxels changed inside ``box`` (an edit, undo, redo, a new segmentation);
+- ``segmentation()``: a new automatic result (candidates and probabilities changed too);
+- ``review()``: a lesion's review status changed;
+- ``warnings(list)``: the warnings to keep on screen changed.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..events import Events
 from ..io.volume import Volume
 from ..measure.lesions import LiverAnalysis, LiverGeometry, analyse
 from .labelmap import LabelMap
 
 STATUS_MATCH_MM = 10.0  # a re-measured lesion keeps the review status of one whose centre was this close
+LOW_CONFIDENCE = 0.9  # lesions the net was less sure of are named in the warnings
 
 
-class Session:
+class Document:
     def __init__(self, volume: Volume, labels: np.ndarray | None = None):
         self.volume = volume
+        self.events = Events("labels", "segmentation", "review", "warnings")
         self.labels = LabelMap(labels if labels is not None else volume.new_labels())
+        self.labels.listeners.append(self.events.labels.emit)
         self.segmented_version: int | None = None  # labels.version right after the last automatic run
         # (the undoable change that rejected a lesion, its measurements): a rejection counts while its
         # change is applied, so undoing a reject also undoes its review status.
@@ -28,15 +40,38 @@ class Session:
         # and redo keep it right without bookkeeping.
         self.tumour_probability = None
         self.candidates: list = []
+        self.job_warnings: list[str] = []  # the last segmentation's own warnings (e.g. no liver found)
+        from ..io.seg import seg_unavailable_reason
+
+        self.seg_unavailable: str | None = seg_unavailable_reason(volume)  # why DICOM SEG export cannot be made
 
     def set_segmentation(self, result) -> None:
         """Take a cascade result (labels, candidates, probabilities) as one undo step."""
-        self.labels.replace_all("segment", result.labels)
-        self.segmented_version = self.labels.version
         self.tumour_probability = result.tumour_probability
         self.candidates = list(result.candidates)
+        self.job_warnings = list(result.warnings)
         self._analysis = None
         self._numbers = {}  # a new automatic result numbers its lesions afresh, largest first
+        self.labels.replace_all("segment", result.labels)
+        self.segmented_version = self.labels.version
+        self.events.segmentation.emit()
+        self.events.warnings.emit(self.warnings())
+
+    def warnings(self) -> list[str]:
+        """What must stay on screen (the banner): the scan's and the segmentation's warnings, the liver's
+        (partial coverage, small liver), low-confidence lesions and candidates waiting for review."""
+        out = list(self.volume.warnings) + [w for w in self.job_warnings if w not in self.volume.warnings]
+        pending = self.pending_candidates()
+        if self.has_labels:
+            analysis = self.analysis()
+            out += [w for w in analysis.warnings if w not in out]
+            unsure = [les.number for les in analysis.lesions if les.confidence is not None and les.confidence < LOW_CONFIDENCE]
+            if unsure:
+                out.append(f"low model confidence for lesion(s) {', '.join(map(str, unsure))}: review them")
+        if pending:
+            out.append(f"{len(pending)} candidate region(s) below the model's threshold, outlined in yellow: "
+                       "confirm (Accept) or leave them out")
+        return out
 
     def pending_candidates(self) -> list[tuple[str, object]]:
         """(name, candidate) for every candidate not yet confirmed; names are stable ("C1", "C2", ...)."""
@@ -109,7 +144,9 @@ class Session:
             change = reject_lesion(self.labels, les.centroid_voxel, lesion_number)
             if change is not None:
                 self._rejections.append((change, entry))
+                self.events.review.emit()
             return
         self._statuses = [(cc, s) for cc, s in self._statuses if np.linalg.norm(cc - c) >= 1e-6]
         self._statuses.append((c, status))
         les.status = status
+        self.events.review.emit()

@@ -1,0 +1,129 @@
+"""The click-conditioned lesion net (DeepGrow / nnInteractive style) on onnxruntime. No Qt.
+
+Input, per slice, on a square of ``size`` pixels at ``mm_per_px`` centred on the first click:
+the CT (``context`` slices ``context_step_mm`` apart, tumour window), a positive and a negative
+click map (Gaussians of the 3-D distance to each click, so a click 10 mm away still says "the
+lesion is near"), and a prior mask (the lesion on the neighbouring slice, or the current
+labels on the clicked slice). Output: the clicked lesion on that slice.
+
+A click segments in 3-D by propagation: the clicked slice first, then slice by slice up and down,
+each seeing its neighbour's result as the prior, until the lesion ends. Training
+(``train.click_sampling``) builds its inputs with the same functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .preprocess import PlaneBox, context_indices, context_stride, from_net_plane, normalise, plane_matrix, to_net_plane
+
+SIGMA_MM = 5.0  # click Gaussians: a click marks ~10 mm around it
+MAX_REACH_MM = 80.0  # a lesion is followed at most this far from the clicked slice
+MIN_AREA_PX = 4  # propagation stops on the first slice with less lesion than this
+
+
+@dataclass(frozen=True)
+class ClickSpec:
+    size: int = 128
+    mm_per_px: float = 1.0
+    context: int = 5
+    context_step_mm: float = 2.5
+    window: tuple[float, float] = (-100.0, 200.0)
+
+    @property
+    def channels(self) -> int:
+        return self.context + 3  # CT slices, positive clicks, negative clicks, prior
+
+    @classmethod
+    def from_card(cls, entry: dict) -> ClickSpec:
+        return cls(int(entry["input_size"]), float(entry["mm_per_px"]), int(entry["context"]),
+                   float(entry["context_step_mm"]), tuple(entry["hu_window"]))
+
+
+def click_box(center_xy, spacing_xy, spec: ClickSpec) -> PlaneBox:
+    """The square the net sees, centred on a click (voxel x, y)."""
+    px_mm = float(np.mean(spacing_xy))
+    return PlaneBox(center=(float(center_xy[0]), float(center_xy[1])), side=spec.size * spec.mm_per_px / px_mm)
+
+
+def click_map(coords_xy: np.ndarray, z_mm: float, clicks_vox: np.ndarray, spacing) -> np.ndarray:
+    """Max over clicks of exp(-d^2 / 2 sigma^2), d the 3-D distance (mm) from each sample to the click.
+
+    ``coords_xy`` (2, N) are the samples' voxel x, y; ``z_mm`` their slice's z; ``clicks_vox`` (M, 3).
+    """
+    out = np.zeros(coords_xy.shape[1], np.float32)
+    sp = np.asarray(spacing, float)
+    for c in np.asarray(clicks_vox, float).reshape(-1, 3):
+        d2 = ((coords_xy[0] - c[0]) * sp[0]) ** 2 + ((coords_xy[1] - c[1]) * sp[1]) ** 2 + (z_mm - c[2] * sp[2]) ** 2
+        np.maximum(out, np.exp(-d2 / (2 * SIGMA_MM**2)).astype(np.float32), out=out)
+    return out
+
+
+def plane_coords(box: PlaneBox, size: int) -> np.ndarray:
+    """(2, size*size) voxel x, y of the net's pixels (no augmentation)."""
+    m, off = plane_matrix(box, size)
+    uv = np.mgrid[0:size, 0:size].reshape(2, -1).astype(np.float64)
+    return m @ uv + off[:, None]
+
+
+class ClickNet:
+    """One click -> one lesion in 3-D. ``net`` is a :class:`~livseg_gui.segment.runner.NetRunner`."""
+
+    def __init__(self, net, spec: ClickSpec):
+        self.net, self.spec = net, spec
+
+    def segment(self, hu: np.ndarray, spacing, labels: np.ndarray, positive: np.ndarray, negative: np.ndarray,
+                threshold: float = 0.5) -> tuple[tuple[slice, slice, slice], np.ndarray]:
+        """(box, mask) on the canonical grid of the lesion that the clicks describe.
+
+        ``positive`` (>= 1, 3) and ``negative`` (any, 3) are canonical voxel indices; the first positive
+        click centres the net's view. ``labels`` (current) give the prior on the clicked slice.
+        """
+        spec = self.spec
+        sp = np.asarray(spacing, float)
+        nz = hu.shape[2]
+        first = np.asarray(positive[0], float)
+        box = click_box(first[:2], sp[:2], spec)
+        coords = plane_coords(box, spec.size)
+        pos_maps, neg_maps = {}, {}
+        stride = context_stride(sp[2], spec.context_step_mm)
+        k0 = int(round(first[2]))
+        reach = int(MAX_REACH_MM / sp[2])
+        ks = range(max(0, k0 - reach - stride * (spec.context // 2)), min(nz, k0 + reach + stride * (spec.context // 2) + 1))
+        lo = ks.start
+        planes = normalise(to_net_plane(hu[:, :, ks.start : ks.stop], box, spec.size), spec.window)
+        prior0 = to_net_plane((labels[:, :, k0 : k0 + 1] == 2).astype(np.float32), box, spec.size, order=0, cval=0.0)[:, :, 0]
+        probs: dict[int, np.ndarray] = {}
+
+        def run(k: int, prior: np.ndarray) -> np.ndarray:
+            z = k * sp[2]
+            pos_maps[k] = click_map(coords, z, positive, sp).reshape(spec.size, spec.size)
+            neg_maps[k] = (click_map(coords, z, negative, sp) if len(negative) else np.zeros(coords.shape[1], np.float32)
+                           ).reshape(spec.size, spec.size)
+            idx = context_indices(k, nz, spec.context, stride) - lo
+            x = np.empty((1, spec.channels, spec.size, spec.size), np.float32)
+            x[0, : spec.context] = np.moveaxis(planes[:, :, np.clip(idx, 0, planes.shape[2] - 1)], 2, 0)
+            x[0, spec.context] = pos_maps[k]
+            x[0, spec.context + 1] = neg_maps[k]
+            x[0, spec.context + 2] = prior
+            p = 1.0 / (1.0 + np.exp(-self.net.logits(x)[0]))
+            probs[k] = p
+            return p
+
+        p = run(k0, prior0)
+        for step in (1, -1):
+            prev = p
+            k = k0 + step
+            while 0 <= k < nz and abs(k - k0) <= reach and (prev > threshold).sum() >= MIN_AREA_PX:
+                prev = run(k, (prev > threshold).astype(np.float32))
+                k += step
+        done = sorted(probs)
+        stack = np.stack([probs[k] for k in done], axis=2).astype(np.float32)
+        x0, y0 = (max(0, int(np.floor(c - box.side / 2))) for c in box.center)
+        x1 = min(hu.shape[0], int(np.ceil(box.center[0] + box.side / 2)) + 1)
+        y1 = min(hu.shape[1], int(np.ceil(box.center[1] + box.side / 2)) + 1)
+        region = (slice(x0, x1), slice(y0, y1))
+        mask = from_net_plane(stack, box, hu.shape[:2], region=region) > threshold
+        return (region[0], region[1], slice(done[0], done[-1] + 1)), mask
