@@ -1,6 +1,6 @@
 """A simulated user correcting the automatic result with clicks (the interactive-segmentation protocol).
 
-    python benchmarks/bench_clicks.py [--models DIR] [--cases radct-1720,ts-example-dicom] [--data DIR]
+    python benchmarks/bench_clicks.py [--models DIR] [--click-net DIR|none] [--cases radct-1720,ts-example-dicom] [--data DIR]
 
 Per true lesion >= 10 mm (equivalent-sphere diameter), starting from the cascade's result: click at the
 deepest point (largest distance to its border) of the largest error region near the lesion -- positive in
@@ -22,6 +22,7 @@ from scipy import ndimage
 from livseg_gui.edit import LabelMap
 from livseg_gui.measure.metrics import Overlap
 from livseg_gui.segment import Cascade
+from livseg_gui.segment.models import load_click_net
 from livseg_gui.train.datasets import find_cases, load_case
 from livseg_gui.workflow import apply_click
 
@@ -37,7 +38,7 @@ def deepest_point(mask: np.ndarray, spacing) -> np.ndarray:
     return np.array(np.unravel_index(int(np.argmax(d)), d.shape)), int(biggest.sum())
 
 
-def correct(lm: LabelMap, vol, truth: np.ndarray, region, value_of, target: str, goal: float, prob) -> dict:
+def correct(lm: LabelMap, vol, truth: np.ndarray, region, value_of, target: str, goal: float, prob, click_net=None) -> dict:
     """Click until Dice(value_of(labels), truth) >= goal inside ``region`` or MAX_CLICKS."""
     dices, latencies = [], []
     dice = Overlap.of(value_of(lm.data[region]), truth[region]).dice
@@ -54,7 +55,7 @@ def correct(lm: LabelMap, vol, truth: np.ndarray, region, value_of, target: str,
         local = p_fn if positive else p_fp
         voxel = local + [s.start for s in region]
         t = time.perf_counter()
-        apply_click(lm, vol, voxel, target, positive, prob)
+        apply_click(lm, vol, voxel, target, positive, prob, click_net)
         latencies.append(time.perf_counter() - t)
         clicks += 1
         dice = Overlap.of(value_of(lm.data[region]), truth[region]).dice
@@ -68,9 +69,13 @@ def main() -> None:
     ap.add_argument("--models", default=str(ROOT / "models"))
     ap.add_argument("--cases", default="radct-1720,ts-example-dicom")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--click-net", default=None,
+                    help="models folder whose card has the click net (default: --models); 'none' for the classical tools only")
     args = ap.parse_args()
     names = args.cases.split(",")
     cascade = Cascade(args.models, threads=args.threads)
+    click_net = None if args.click_net == "none" else load_click_net(args.click_net or args.models, args.threads)
+    print(f"lesion clicks: {'learned click net + classical fallback' if click_net else 'classical tools only'}")
     lesion_runs, liver_runs = [], []
     for ref in [r for r in find_cases(args.data) if r.name in names]:
         case = load_case(ref)
@@ -87,7 +92,7 @@ def main() -> None:
                     continue
                 margin = np.ceil(10.0 / np.array(vol.spacing)).astype(int)
                 region = tuple(slice(max(0, s.start - m), min(d, s.stop + m)) for s, m, d in zip(sl, margin, vol.shape))
-                r = correct(lm, vol, lesion, region, lambda a: a == 2, "tumour", 0.80, prob)
+                r = correct(lm, vol, lesion, region, lambda a: a == 2, "tumour", 0.80, prob, click_net)
                 r["case"] = ref.name
                 lesion_runs.append(r)
                 print(f"{ref.name} lesion {i}: Dice {' -> '.join(f'{d:.2f}' for d in r['dices'])}; "

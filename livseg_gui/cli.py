@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="0-based voxel in the input's own array order, tumour|liver, + adds / - removes; repeatable, "
                         "applied in order")
     r.add_argument("--series", help="series number (1-based) or SeriesInstanceUID")
+    r.add_argument("--models", help="models folder whose click net refines lesions (default: the bundled models)")
 
     c = sub.add_parser("compare", help="follow-up: compare a prior and a current study (RECIST 1.1 response)")
     c.add_argument("prior", help="prior study: NIfTI file or DICOM folder")
@@ -243,6 +244,7 @@ def cmd_refine(args) -> int:
     from .edit import LabelMap
     from .io import load_volume
     from .io.nifti import load_labels_nifti, save_labels_nifti
+    from .segment.models import load_click_net
     from .workflow import apply_click
 
     clicks = [parse_click(c) for c in args.click]  # usage errors before any work
@@ -253,9 +255,10 @@ def cmd_refine(args) -> int:
         if any(v >= n for v, n in zip(ijk, volume.source.shape)):
             raise UsageError(f"--click {ijk}: outside the CT's array {volume.source.shape}")
     lm = LabelMap(load_labels_nifti(args.labels, volume))
+    click_net = load_click_net(args.models) if any(t == "tumour" and p for _, t, p in clicks) else None
     for ijk, target, positive in clicks:
         t = time.perf_counter()
-        change = apply_click(lm, volume, volume.canonical_from_source(ijk), target, positive)
+        change = apply_click(lm, volume, volume.canonical_from_source(ijk), target, positive, click_net=click_net)
         what = f"{target}{'+' if positive else '-'} at {ijk}"
         print(f"{what}: {'changed ' + str(int(change.mask().sum())) + ' voxels' if change else 'no change'} "
               f"({1000 * (time.perf_counter() - t):.0f} ms)")

@@ -179,15 +179,17 @@ def compare_studies(prior: str | Path, current, prior_labels: str | Path | None 
     return result, cmp, (pv, pl), (cv, cl)
 
 
-def apply_click(labels, volume: Volume, voxel, target: str, positive: bool, probability=None):
+def apply_click(labels, volume: Volume, voxel, target: str, positive: bool, probability=None, click_net=None):
     """One click of the GUI's click tool or of `livseg refine`: ``target`` is "tumour" or "liver".
 
     ``labels`` is a :class:`~livseg_gui.edit.labelmap.LabelMap`; returns its change (or None).
+    ``click_net``: the learned lesion-click net (:func:`load_click_net`), or None for the classical tools.
     """
     from .edit.clicks import lesion_click, liver_click
 
     if target == "tumour":
-        return lesion_click(labels, volume.array, volume.spacing, voxel, positive, probability)
+        return lesion_click(labels, volume.array, volume.spacing, voxel, positive, probability, click_net)
     if target == "liver":
         return liver_click(labels, volume.array, volume.spacing, voxel, positive)
     raise ValueError(f"unknown click target {target!r} (tumour or liver)")
+

@@ -117,11 +117,34 @@ def check_voxel(voxel, shape) -> np.ndarray:
     return ijk
 
 
-def lesion_click(lm: LabelMap, hu: np.ndarray, spacing, voxel, positive: bool = True, probability=None) -> Change | None:
-    """Add the lesion under a positive click, or remove (part of) the false lesion under a negative one."""
+def learned_lesion_region(click_net, hu: np.ndarray, labels: np.ndarray, spacing, voxel) -> tuple[tuple, np.ndarray]:
+    """(box, mask) of the lesion under a positive click from the click net, kept inside the liver (+2 voxels)
+    and to the part connected to the click."""
+    ijk = np.round(np.asarray(voxel, float)).astype(int)
+    box, mask = click_net.segment(hu, spacing, labels, positive=ijk[None], negative=np.zeros((0, 3)))
+    if not mask.any():
+        return box, mask
+    liver = labels[box] >= LIVER
+    if liver.sum() > 1000:
+        mask &= ndimage.binary_dilation(liver, iterations=2)
+    local = ijk - [s.start for s in box]
+    return box, ndimage.binary_fill_holes(_component_at(mask, local, np.asarray(spacing, float)))
+
+
+def lesion_click(lm: LabelMap, hu: np.ndarray, spacing, voxel, positive: bool = True, probability=None,
+                 click_net=None) -> Change | None:
+    """Add the lesion under a positive click, or remove (part of) the false lesion under a negative one.
+
+    With ``click_net`` (:class:`~livseg_gui.segment.click_net.ClickNet`) a positive click uses the learned
+    net; without it, or where the net finds nothing, the tumour net's probability or the lesion's contrast.
+    """
     check_voxel(voxel, lm.shape)
     if positive:
-        box, region = lesion_region(hu, lm.data, spacing, voxel, probability)
+        region = None
+        if click_net is not None:
+            box, region = learned_lesion_region(click_net, hu, lm.data, spacing, voxel)
+        if region is None or not region.any():
+            box, region = lesion_region(hu, lm.data, spacing, voxel, probability)
         if not region.any():
             return None
         return _write_region(lm, box, region, TUMOUR, "click lesion +")

@@ -25,6 +25,11 @@ class NetCard:
     architecture: str
     mm_per_px: float | None = None  # None: the whole slice is resampled to input_size (older models)
     context_step_mm: float | None = None  # None: adjacent slices as context (older models)
+    channels: int | None = None  # input channels when more than the CT slices (the click net's click maps)
+
+    @property
+    def in_channels(self) -> int:
+        return self.channels or self.context
 
     def verify(self) -> None:
         if not self.path.is_file():
@@ -55,6 +60,7 @@ class ModelCard:
                 architecture=str(e.get("architecture", "")),
                 mm_per_px=float(e["mm_per_px"]) if e.get("mm_per_px") else None,
                 context_step_mm=float(e["context_step_mm"]) if e.get("context_step_mm") else None,
+                channels=int(e["channels"]) if e.get("channels") else None,
             )
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise ModelError(f"{self.folder / CARD_JSON}: entry for the {name} net is missing or incomplete ({exc})") from None

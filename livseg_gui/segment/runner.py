@@ -27,16 +27,16 @@ class NetRunner:
         inp = self.session.get_inputs()[0]
         self.input_name = inp.name
         shape = list(inp.shape)
-        expected = [card.context, card.input_size, card.input_size]
+        expected = [card.in_channels, card.input_size, card.input_size]
         fixed = [d if isinstance(d, int) else None for d in shape[1:]]
         if len(shape) != 4 or any(f is not None and f != e for f, e in zip(fixed, expected)):
             raise ModelError(
                 f"{card.path.name}: model input {shape} does not match the model card "
-                f"(context {card.context}, size {card.input_size})"
+                f"({card.in_channels} channels, size {card.input_size})"
             )
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
-        """(B, context, S, S) float32 -> (B, S, S) logits."""
+        """(B, channels, S, S) float32 -> (B, S, S) logits."""
         return self.session.run(None, {self.input_name: batch})[0][:, 0]
 
 

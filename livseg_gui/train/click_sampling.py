@@ -44,7 +44,9 @@ class ClickSampler:
         self.spec, self.aug, self.synthetic_p = spec, aug, synthetic_p
         self.rng = np.random.default_rng(seed)
         self.cases = [c for c in cases if (c.labels >= 1).sum() > 1000]
-        self.real = [(c, les) for c in self.cases for les in real_lesions(c)]
+        self.liver_voxels = [np.flatnonzero(c.labels >= 1) for c in self.cases]
+        # Real lesions by case, so one case's many fragments do not crowd out the others.
+        self.real = [(c, found) for c in self.cases if (found := real_lesions(c))]
         if not self.cases:
             raise ValueError("no cases with a liver for the click net")
 
@@ -66,30 +68,31 @@ class ClickSampler:
         cropped to the region the net can see around it (with slices for context)."""
         rng = self.rng
         if self.real and rng.random() >= self.synthetic_p:
-            case, (comp, i, sl) = self.real[rng.integers(len(self.real))]
+            case, lesions = self.real[rng.integers(len(self.real))]
+            comp, i, sl = lesions[rng.integers(len(lesions))]
             centre = [(s.start + s.stop) // 2 for s in sl]
             crop = self._crop(case, centre)
             hu = case.volume.array[crop].astype(np.float32)
             return hu, comp[crop] == i, case.labels[crop] >= 1, case.volume.spacing
-        case = self.cases[rng.integers(len(self.cases))]
-        liver = np.flatnonzero(case.labels >= 1)
+        i = rng.integers(len(self.cases))
+        case, liver = self.cases[i], self.liver_voxels[i]
         centre = np.unravel_index(liver[rng.integers(liver.size)], case.labels.shape)
         crop = self._crop(case, centre)
         hu = case.volume.array[crop].astype(np.float32)
         lab = case.labels[crop].copy()
         lab[lab == 2] = 1  # only the pasted lesion is the target
         local = tuple(int(c - s.start) for c, s in zip(centre, crop))
-        d = float(np.exp(rng.uniform(np.log(6.0), np.log(70.0))))
+        d = float(np.exp(rng.uniform(np.log(6.0), np.log(60.0))))
         if not paste_tumour(hu, lab, case.volume.spacing, d, rng, center=local):
             return None
-        lesion = ndimage.label(lab == 2, structure=np.ones((3, 3, 3), bool))[0]
-        if lesion[local] == 0:
+        lesion = lab == 2
+        if not lesion[local]:
             return None
-        return hu, lesion == lesion[local], lab >= 1, case.volume.spacing
+        return hu, lesion, lab >= 1, case.volume.spacing
 
     def _crop(self, case: Case, centre) -> tuple[slice, slice, slice]:
         sp = np.asarray(case.volume.spacing, float)
-        half = np.ceil(np.array([80.0, 80.0, 100.0]) / sp).astype(int)
+        half = np.ceil(np.array([80.0, 80.0, 45.0]) / sp).astype(int)  # the net's 128 mm square, rotated
         return tuple(slice(max(0, c - h), min(n, c + h + 1)) for c, h, n in zip(centre, half, case.labels.shape))
 
     def example(self) -> tuple[np.ndarray, np.ndarray] | None:
@@ -103,8 +106,10 @@ class ClickSampler:
         # The first click: the lesion's deepest point (the benchmark's user), or anywhere inside it.
         inside = np.argwhere(lesion)
         if rng.random() < 0.5:
-            depth = ndimage.distance_transform_edt(np.pad(lesion, 1), sampling=sp)[1:-1, 1:-1, 1:-1]
-            click = np.array(np.unravel_index(int(np.argmax(depth)), lesion.shape))
+            lo, hi = inside.min(axis=0), inside.max(axis=0) + 1
+            part = lesion[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
+            depth = ndimage.distance_transform_edt(np.pad(part, 1), sampling=sp)[1:-1, 1:-1, 1:-1]
+            click = np.array(np.unravel_index(int(np.argmax(depth)), part.shape)) + lo
         else:
             click = inside[rng.integers(len(inside))]
         positives = [click]
@@ -159,7 +164,8 @@ class ClickSampler:
         x[: spec.context] = normalise(x[: spec.context], spec.window)
         z = k * sp[2]
         x[spec.context] = click_map(coords, z, np.array(positives), sp).reshape(spec.size, spec.size)
-        x[spec.context + 1] = (click_map(coords, z, np.array(negatives), sp) if negatives else 0.0)
+        x[spec.context + 1] = (click_map(coords, z, np.array(negatives), sp).reshape(spec.size, spec.size)
+                               if negatives else 0.0)
         prior = ndimage.map_coordinates(prior_src.astype(np.float32), coords, order=0, mode="constant", cval=0.0)
         x[spec.context + 2] = self._imperfect(prior.reshape(spec.size, spec.size) > 0.5)
         target = ndimage.map_coordinates(lesion[:, :, k].astype(np.float32), coords, order=0, mode="constant", cval=0.0)

@@ -12,7 +12,8 @@ from ..errors import UsageError
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="folder of labelled cases (LivSeg, LiTS or MSD layout)")
     p.add_argument("--out", default="models", help="where the ONNX model and model card go (default: models)")
-    p.add_argument("--net", choices=["liver", "tumour"], default="liver")
+    p.add_argument("--net", choices=["liver", "tumour", "click"], default="liver",
+                   help="liver or tumour (the cascade), or click (the one-click lesion net)")
     p.add_argument("--arch", choices=["mobileunet", "unet"], default="mobileunet",
                    help="mobileunet (bundled) or unet (the plain U-Net baseline)")
     p.add_argument("--epochs", type=int, default=16)

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..segment.click_net import ClickSpec
 from ..segment.preprocess import normalise, stack_25d, to_net_plane
 from .card import update_card
 from .datasets import Case, find_cases, load_case
@@ -27,6 +28,9 @@ DEFAULT_SPECS = {
     "liver": NetSpec("liver", size=160, window=(-200.0, 250.0), context=5, mm_per_px=2.5, context_step_mm=5.0),
     "tumour": NetSpec("tumour", size=160, window=(-100.0, 200.0), context=5, roi_margin_mm=10.0, context_step_mm=2.5),
 }
+
+
+CLICK_SPEC = ClickSpec()
 
 
 @dataclass
@@ -86,11 +90,24 @@ def validate(model: torch.nn.Module, cases: list[Case], spec: NetSpec) -> dict[s
     return out
 
 
+@torch.no_grad()
+def validate_click(model: torch.nn.Module, batch) -> dict[str, float]:
+    """Dice of the click net over a fixed set of validation examples (one slice each)."""
+    if batch is None:
+        return {}
+    model.eval()
+    x, y = batch
+    pred = model(torch.from_numpy(x)).numpy() > 0
+    model.train()
+    return {"click_examples": _dice(pred, y > 0.5)}
+
+
 def train(cfg: TrainConfig) -> dict:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
-    spec = DEFAULT_SPECS[cfg.net]
+    click = cfg.net == "click"
+    spec = CLICK_SPEC if click else DEFAULT_SPECS[cfg.net]
     refs = [r for r in find_cases(cfg.data) if r.name not in cfg.exclude_cases]
     val_refs = [r for r in refs if r.name in cfg.val_cases]
     train_refs = [r for r in refs if r.name not in cfg.val_cases]
@@ -100,11 +117,19 @@ def train(cfg: TrainConfig) -> dict:
     train_cases = [load_case(r) for r in train_refs]
     val_cases = [load_case(r) for r in val_refs]
     tumour = cfg.net == "tumour"
-    aug = Augment(flip=tumour, phase_p=0.7, blur_p=0.25, thick_p=0.2,
+    aug = Augment(flip=tumour or click, phase_p=0.7, blur_p=0.25, thick_p=0.0 if click else 0.2,
                   synth_tumour_p=0.6 if tumour else 0.0, perfusion_p=0.5 if tumour else 0.0)
-    sampler = Sampler(train_cases, spec, aug, seed=cfg.seed)
+    if click:
+        from .click_sampling import ClickSampler
 
-    model = build(cfg.arch, spec.context).to(memory_format=torch.channels_last)
+        sampler = ClickSampler(train_cases, spec, aug, seed=cfg.seed)
+        # A fixed set of validation examples (real lesions and lesions pasted into the validation livers).
+        val_batch = ClickSampler(val_cases, spec, aug, seed=1234).sample(64) if val_cases else None
+    else:
+        sampler = Sampler(train_cases, spec, aug, seed=cfg.seed)
+    in_ch = spec.channels if click else spec.context
+
+    model = build(cfg.arch, in_ch).to(memory_format=torch.channels_last)
     history: list[dict] = []
     if cfg.init:
         seed = torch.load(cfg.init, weights_only=False)
@@ -142,7 +167,7 @@ def train(cfg: TrainConfig) -> dict:
             opt.step()
             sched.step()
             losses.append(loss.item())
-        val = validate(model, val_cases, spec)
+        val = validate_click(model, val_batch) if click else validate(model, val_cases, spec)
         elapsed += time.time() - t0
         row = {"epoch": initial + epoch + 1, "loss": float(np.mean(losses)), "val_dice": val, "elapsed_s": round(elapsed, 1)}
         history.append(row)
@@ -155,21 +180,22 @@ def train(cfg: TrainConfig) -> dict:
 
     out = Path(cfg.out)
     onnx_path = out / f"{cfg.net}.onnx"  # a baseline goes to its own --out folder, with its own card
-    err = export_onnx(model, onnx_path, spec.context, spec.size)
+    err = export_onnx(model, onnx_path, in_ch, spec.size)
     entry = {
         "file": str(onnx_path.relative_to(out)),
         "sha256": sha256(onnx_path),
-        "task": spec.task,
+        "task": cfg.net,
         "architecture": cfg.arch,
         "parameters": count_params(model),
-        "macs_per_slice": count_macs(model, spec.context, spec.size),
+        "macs_per_slice": count_macs(model, in_ch, spec.size),
         "input_size": spec.size,
         "context": spec.context,
+        "channels": in_ch,
         "context_step_mm": spec.context_step_mm,
         "mm_per_px": spec.mm_per_px,
         "hu_window": list(spec.window),
         "threshold": 0.5,
-        "roi_margin_mm": spec.roi_margin_mm if spec.task == "tumour" else None,
+        "roi_margin_mm": spec.roi_margin_mm if cfg.net == "tumour" else None,
         "epochs": len(history),
         "planned_epochs": cfg.epochs,
         "steps_per_epoch": cfg.steps_per_epoch,

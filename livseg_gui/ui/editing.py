@@ -63,7 +63,7 @@ class EditActions:
         from ..workflow import apply_click
 
         change = apply_click(self.document.labels, self.document.volume, voxel, target, positive,
-                             self.document.tumour_probability)
+                             self.document.tumour_probability, self.models.click_net())
         if change is None:
             self.status.showMessage("Nothing changed: no clear region at the click (try the brush)", 6000)
 

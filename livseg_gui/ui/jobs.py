@@ -22,14 +22,10 @@ class JobActions:
             )
             if answer != QtWidgets.QMessageBox.StandardButton.Yes:
                 return
-        from ..segment import Cascade
-
-        volume = self.document.volume
+        volume, models = self.document.volume, self.models
 
         def job(w: Worker):
-            cascade = getattr(self, "_cascade", None) or Cascade()
-            self._cascade = cascade  # sessions are created once and reused
-            return cascade.run(volume, progress=w.progress, cancel=w.cancelled, on_slab=w.slab)
+            return models.cascade().run(volume, progress=w.progress, cancel=w.cancelled, on_slab=w.slab)
 
         self.preview = volume.new_labels()
         for v in self.views.values():

@@ -19,6 +19,7 @@ from .. import __version__
 from ..edit.autosave import BackgroundSaver, RecoveryStore
 from ..edit.document import Document
 from ..planes import Plane
+from ..segment.models import Models
 from ..viewstate import WINDOW_PRESETS, ViewState
 from .banner import Banner
 from .editing import EditActions
@@ -94,6 +95,7 @@ class MainWindow(FileActions, JobActions, EditActions, ViewActions, Menus, QtWid
         self.sigAutosaveFailed.connect(lambda msg: self.status.showMessage(f"Autosave failed: {msg}", 8000))
         self.settings = QtCore.QSettings("LivSeg", "LivSeg")
         self.anonymise = False
+        self.models = Models()  # the nets, loaded on first use (from a worker for segmentation)
         self.view_state = ViewState()  # Qt-free: cursor, window/level, overlay, tool; the views follow its events
         self.setAcceptDrops(True)
         self.setMinimumSize(960, 600)  # works down to 1024x640 screens; nothing hard-coded above it
