@@ -179,17 +179,23 @@ def compare_studies(prior: str | Path, current, prior_labels: str | Path | None 
     return result, cmp, (pv, pl), (cv, cl)
 
 
-def apply_click(labels, volume: Volume, voxel, target: str, positive: bool, probability=None, click_net=None):
-    """One click of the GUI's click tool or of `livseg refine`: ``target`` is "tumour" or "liver".
+def plan_click(labels, volume: Volume, voxel, target: str, positive: bool, probability=None, click_net=None):
+    """What one click of the click tool (GUI or `livseg refine`) would change: a
+    :class:`~livseg_gui.edit.clicks.ClickEdit` or None. ``labels`` is the current uint8 array, only read.
 
-    ``labels`` is a :class:`~livseg_gui.edit.labelmap.LabelMap`; returns its change (or None).
-    ``click_net``: the learned lesion-click net (:func:`load_click_net`), or None for the classical tools.
+    ``target`` is "tumour" or "liver"; ``click_net`` the learned lesion-click net
+    (:func:`~livseg_gui.segment.models.load_click_net`), or None for the classical tools alone.
     """
-    from .edit.clicks import lesion_click, liver_click
+    from .edit.clicks import plan_lesion_click, plan_liver_click
 
     if target == "tumour":
-        return lesion_click(labels, volume.array, volume.spacing, voxel, positive, probability, click_net)
+        return plan_lesion_click(labels, volume.array, volume.spacing, voxel, positive, probability, click_net)
     if target == "liver":
-        return liver_click(labels, volume.array, volume.spacing, voxel, positive)
+        return plan_liver_click(labels, volume.array, volume.spacing, voxel, positive)
     raise ValueError(f"unknown click target {target!r} (tumour or liver)")
 
+
+def apply_click(labels, volume: Volume, voxel, target: str, positive: bool, probability=None, click_net=None):
+    """:func:`plan_click` on a :class:`~livseg_gui.edit.labelmap.LabelMap`, applied as one undoable change (or None)."""
+    edit = plan_click(labels.data, volume, voxel, target, positive, probability, click_net)
+    return edit.apply(labels) if edit is not None else None

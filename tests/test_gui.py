@@ -417,7 +417,8 @@ def test_one_click_segments_a_lesion_in_the_gui_and_undoes_as_one_step(qtbot, wi
     axial = window.views[Plane.AXIAL]
     centre = vol.canonical_from_source(np.round(_voxel((60, 70, 50))).astype(int))
     axial.set_index(int(centre[2]))
-    qtbot.mouseClick(axial.graphics.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=_viewport_pos(axial, centre))
+    with qtbot.waitSignal(window.sigClicked, timeout=30_000):  # planned in a worker, applied on the GUI thread
+        qtbot.mouseClick(axial.graphics.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=_viewport_pos(axial, centre))
     assert window.document.labels.undo_name() == "click lesion +"
     assert Overlap.of(window.document.labels.data == 2, truth).dice >= 0.85
     qtbot.waitUntil(lambda: window.lesion_panel.table.rowCount() == 1)  # the panel updates live

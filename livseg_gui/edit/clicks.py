@@ -17,6 +17,9 @@ lesion panel treat it like a brush stroke.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import ndimage
 
@@ -57,11 +60,22 @@ def _component_at(mask: np.ndarray, local: np.ndarray, spacing, search_mm: float
     return comp == idx
 
 
-def _write_region(lm: LabelMap, box, region: np.ndarray, value: int, name: str, only=None) -> Change | None:
-    new = lm.data[box].copy()
-    target = region if only is None else region & only(new)
-    new[target] = value
-    return lm.apply(name, box, new)
+@dataclass
+class ClickEdit:
+    """What a click will change, computed without touching the label map (so a worker thread can plan it
+    while the GUI stays responsive); :meth:`apply` makes it one undoable change."""
+
+    name: str
+    box: tuple[slice, slice, slice]
+    region: np.ndarray  # bool, shape of the box
+    value: int
+    only: Callable[[np.ndarray], np.ndarray] | None = None  # which current labels may change
+
+    def apply(self, lm: LabelMap) -> Change | None:
+        new = lm.data[self.box].copy()
+        target = self.region if self.only is None else self.region & self.only(new)
+        new[target] = self.value
+        return lm.apply(self.name, self.box, new)
 
 
 def lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probability=None) -> tuple[tuple, np.ndarray]:
@@ -131,27 +145,27 @@ def learned_lesion_region(click_net, hu: np.ndarray, labels: np.ndarray, spacing
     return box, ndimage.binary_fill_holes(_component_at(mask, local, np.asarray(spacing, float)))
 
 
-def lesion_click(lm: LabelMap, hu: np.ndarray, spacing, voxel, positive: bool = True, probability=None,
-                 click_net=None) -> Change | None:
+def plan_lesion_click(labels: np.ndarray, hu: np.ndarray, spacing, voxel, positive: bool = True, probability=None,
+                      click_net=None) -> ClickEdit | None:
     """Add the lesion under a positive click, or remove (part of) the false lesion under a negative one.
 
     With ``click_net`` (:class:`~livseg_gui.segment.click_net.ClickNet`) a positive click uses the learned
     net; without it, or where the net finds nothing, the tumour net's probability or the lesion's contrast.
     """
-    check_voxel(voxel, lm.shape)
+    check_voxel(voxel, labels.shape)
     if positive:
         region = None
         if click_net is not None:
-            box, region = learned_lesion_region(click_net, hu, lm.data, spacing, voxel)
+            box, region = learned_lesion_region(click_net, hu, labels, spacing, voxel)
         if region is None or not region.any():
-            box, region = lesion_region(hu, lm.data, spacing, voxel, probability)
+            box, region = lesion_region(hu, labels, spacing, voxel, probability)
         if not region.any():
             return None
-        return _write_region(lm, box, region, TUMOUR, "click lesion +")
+        return ClickEdit("click lesion +", box, region, TUMOUR)
     ijk = tuple(np.round(np.asarray(voxel, float)).astype(int))
-    if lm.data[ijk] != TUMOUR:
+    if labels[ijk] != TUMOUR:
         return None
-    comp, _ = ndimage.label(lm.data == TUMOUR, structure=STRUCT26)
+    comp, _ = ndimage.label(labels == TUMOUR, structure=STRUCT26)
     objs = ndimage.find_objects(comp)
     box = objs[comp[ijk] - 1]
     part = comp[box] == comp[ijk]
@@ -164,13 +178,13 @@ def lesion_click(lm: LabelMap, hu: np.ndarray, spacing, voxel, positive: bool = 
     to_core = np.sqrt((((pts - core) * sp) ** 2).sum(1)).reshape(part.shape)
     whole = part.sum() * np.prod(sp) / 1000.0 < 1.0 or to_core[tuple(local)] < 0.5 * depth.max() + 2 * sp.max()
     region = part if whole else part & (to_click < to_core)
-    return _write_region(lm, box, region, LIVER, "click lesion -", only=lambda cur: cur == TUMOUR)
+    return ClickEdit("click lesion -", box, region, LIVER, only=lambda cur: cur == TUMOUR)
 
 
-def liver_click(lm: LabelMap, hu: np.ndarray, spacing, voxel, positive: bool = True) -> Change | None:
+def plan_liver_click(labels: np.ndarray, hu: np.ndarray, spacing, voxel, positive: bool = True) -> ClickEdit | None:
     """Grow the liver into the region of a positive click, or cut off the leak under a negative click."""
     sp = np.asarray(spacing, float)
-    ijk = check_voxel(voxel, lm.shape)
+    ijk = check_voxel(voxel, labels.shape)
     if positive:
         box = _roi(ijk, LIVER_ROI_MM, sp, hu.shape)
         local = ijk - [s.start for s in box]
@@ -179,15 +193,15 @@ def liver_click(lm: LabelMap, hu: np.ndarray, spacing, voxel, positive: bool = T
         c = [slice(max(0, li - n // 2), li + n // 2 + 1) for li, n in zip(local, near.shape)]
         vals = img[tuple(c)].ravel()
         mu, sigma = float(np.median(vals)), max(10.0, float(vals.std()))
-        band = (np.abs(img - mu) <= 2.5 * sigma) & (lm.data[box] == BACKGROUND)
+        band = (np.abs(img - mu) <= 2.5 * sigma) & (labels[box] == BACKGROUND)
         band[tuple(local)] = True
         region = _component_at(ndimage.binary_opening(band, structure=_ball(2.0, sp)), local, sp)
         if not region.any():
             return None
-        return _write_region(lm, box, region, LIVER, "click liver +", only=lambda cur: cur == BACKGROUND)
-    if lm.data[tuple(ijk)] < LIVER:
+        return ClickEdit("click liver +", box, region, LIVER, only=lambda cur: cur == BACKGROUND)
+    if labels[tuple(ijk)] < LIVER:
         return None
-    liver_full = lm.data >= LIVER
+    liver_full = labels >= LIVER
     zs = np.flatnonzero(liver_full.any(axis=(0, 1)))
     xs = np.flatnonzero(liver_full.any(axis=(1, 2)))
     ys = np.flatnonzero(liver_full.any(axis=(0, 2)))
@@ -214,5 +228,18 @@ def liver_click(lm: LabelMap, hu: np.ndarray, spacing, voxel, positive: bool = T
         nearer = d_leak < d_body  # decided on the coarse grid everywhere, applied to the full-resolution liver
         leak = np.repeat(np.repeat(np.repeat(nearer, step[0], 0), step[1], 1), step[2], 2)
         leak = leak[: liver.shape[0], : liver.shape[1], : liver.shape[2]] & liver
-        return _write_region(lm, box, leak, BACKGROUND, "click liver - (cut leak)")
+        return ClickEdit("click liver - (cut leak)", box, leak, BACKGROUND)
     return None
+
+
+def lesion_click(lm: LabelMap, hu: np.ndarray, spacing, voxel, positive: bool = True, probability=None,
+                 click_net=None) -> Change | None:
+    """:func:`plan_lesion_click` applied at once: one undoable change, or None."""
+    edit = plan_lesion_click(lm.data, hu, spacing, voxel, positive, probability, click_net)
+    return edit.apply(lm) if edit is not None else None
+
+
+def liver_click(lm: LabelMap, hu: np.ndarray, spacing, voxel, positive: bool = True) -> Change | None:
+    """:func:`plan_liver_click` applied at once: one undoable change, or None."""
+    edit = plan_liver_click(lm.data, hu, spacing, voxel, positive)
+    return edit.apply(lm) if edit is not None else None

@@ -60,12 +60,24 @@ class EditActions:
             if hit:
                 tools.confirm_candidate(self.document.labels, hit[1].box, hit[1].mask, f"candidate {hit[0]}")
                 return
-        from ..workflow import apply_click
+        from ..workflow import plan_click
 
-        change = apply_click(self.document.labels, self.document.volume, voxel, target, positive,
-                             self.document.tumour_probability, self.models.click_net())
-        if change is None:
+        # Planned in a worker (the learned net takes a few hundred ms) and applied here as one undo step;
+        # the labels it reads cannot change meanwhile: edits and opening wait while a job runs.
+        doc, models = self.document, self.models
+        labels, prob = doc.labels.data, doc.tumour_probability
+        self._start_job(lambda w: plan_click(labels, doc.volume, voxel, target, positive, prob, models.click_net()),
+                        self._click_planned, self._click_failed, "Segmenting at the click...")
+
+    def _click_planned(self, edit) -> None:
+        self._end_work()
+        if edit is None or edit.apply(self.document.labels) is None:
             self.status.showMessage("Nothing changed: no clear region at the click (try the brush)", 6000)
+        self.sigClicked.emit()
+
+    def _click_failed(self, message: str) -> None:
+        self._end_work()
+        self.error("Click", message)
 
     def _labels_changed(self, box) -> None:
         for v in self.views.values():

@@ -37,6 +37,7 @@ class MainWindow(FileActions, JobActions, EditActions, ViewActions, Menus, QtWid
     sigLoaded = QtCore.Signal()
     sigSegmented = QtCore.Signal()
     sigCompared = QtCore.Signal()
+    sigClicked = QtCore.Signal()  # a click-tool edit was applied (or found nothing)
     sigAutosaveFailed = QtCore.Signal(str)  # emitted from the autosave thread, shown on the GUI thread
 
     # Worker signals arrive at these methods of the window itself, so Qt queues each call onto the GUI
@@ -84,6 +85,14 @@ class MainWindow(FileActions, JobActions, EditActions, ViewActions, Menus, QtWid
     @QtCore.Slot()
     def _end_work(self) -> None:
         JobActions._end_work(self)
+
+    @QtCore.Slot(object)
+    def _click_planned(self, edit) -> None:
+        EditActions._click_planned(self, edit)
+
+    @QtCore.Slot(str)
+    def _click_failed(self, message: str) -> None:
+        EditActions._click_failed(self, message)
 
     def __init__(self, recovery: RecoveryStore | None = None):
         super().__init__()
