@@ -7,8 +7,7 @@ import pytest
 from scipy import ndimage
 
 from livseg_gui.io.volume import Metadata, make_volume
-from livseg_gui.segment.cascade import fill_between, sample_stride, sampled_slices
-from livseg_gui.segment.preprocess import resample_planes
+from livseg_gui.segment.preprocess import fill_between, resample_planes, sample_stride, sampled_slices
 
 from .conftest import needs_models
 

@@ -23,7 +23,18 @@ from ..labels import bounding_box
 from ..resources import models_dir
 from .confidence import Candidate, TumourProbability
 from .modelcard import ModelCard, load_card
-from .preprocess import PlaneBox, context_stride, from_net_plane, nearest_from_net_plane, normalise, slice_box, to_net_plane
+from .preprocess import (
+    PlaneBox,
+    context_stride,
+    fill_between,
+    from_net_plane,
+    nearest_from_net_plane,
+    normalise,
+    sample_stride,
+    sampled_slices,
+    slice_box,
+    to_net_plane,
+)
 from .runner import NetRunner, sigmoid
 
 log = logging.getLogger("livseg.segment")
@@ -66,26 +77,6 @@ def _source_region(mask: np.ndarray, box: PlaneBox, shape_xy: tuple[int, int]) -
     lo = np.clip(np.floor(lo).astype(int), 0, shape_xy)
     hi = np.clip(np.ceil(hi).astype(int) + 1, 0, shape_xy)
     return slice(int(lo[0]), int(hi[0])), slice(int(lo[1]), int(hi[1]))
-
-
-def sample_stride(slice_mm: float, pixel_mm: float | None) -> int:
-    """Run a net on every n-th slice so the slices it sees are about one of its pixels apart (at least 1)."""
-    if not pixel_mm or slice_mm <= 0:
-        return 1
-    return max(1, int(pixel_mm / slice_mm + 1e-6))
-
-
-def sampled_slices(k0: int, k1: int, stride: int) -> np.ndarray:
-    """Every ``stride``-th slice of [k0, k1), always with both ends (so every slice lies between two)."""
-    return np.unique(np.r_[np.arange(k0, k1, stride), k1 - 1])
-
-
-def fill_between(probs: np.ndarray, samples: np.ndarray) -> None:
-    """Linear interpolation along z of ``probs[:, :, k]`` between consecutive sampled slices, in place."""
-    for a, b in zip(samples[:-1], samples[1:]):
-        if b - a > 1:
-            w = (np.arange(a + 1, b, dtype=np.float32) - a) / (b - a)
-            probs[:, :, a + 1 : b] = probs[:, :, a, None] * (1 - w) + probs[:, :, b, None] * w
 
 
 def implausible_liver(vol: Volume, liver: np.ndarray) -> str | None:

@@ -17,11 +17,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .preprocess import PlaneBox, context_indices, context_stride, from_net_plane, normalise, plane_matrix, to_net_plane
+from .preprocess import (
+    PlaneBox,
+    context_indices,
+    context_stride,
+    fill_between,
+    from_net_plane,
+    normalise,
+    plane_matrix,
+    sample_stride,
+    to_net_plane,
+)
 
 SIGMA_MM = 5.0  # click Gaussians: a click marks ~10 mm around it
 MAX_REACH_MM = 80.0  # a lesion is followed at most this far from the clicked slice
 MIN_AREA_PX = 4  # propagation stops on the first slice with less lesion than this
+SAMPLE_MM = 2.0  # thin slices: the net runs on slices about this far apart, those between are interpolated
 
 
 @dataclass(frozen=True)
@@ -79,7 +90,8 @@ class ClickNet:
         """(box, mask) on the canonical grid of the lesion that the clicks describe.
 
         ``positive`` (>= 1, 3) and ``negative`` (any, 3) are canonical voxel indices; the first positive
-        click centres the net's view. ``labels`` (current) give the prior on the clicked slice.
+        click centres the net's view. ``labels`` (current) give the prior on the clicked slice. Thin
+        slices are visited about SAMPLE_MM apart and the ones between interpolated, as in the cascade.
         """
         spec = self.spec
         sp = np.asarray(spacing, float)
@@ -87,43 +99,48 @@ class ClickNet:
         first = np.asarray(positive[0], float)
         box = click_box(first[:2], sp[:2], spec)
         coords = plane_coords(box, spec.size)
-        pos_maps, neg_maps = {}, {}
-        stride = context_stride(sp[2], spec.context_step_mm)
+        context = context_stride(sp[2], spec.context_step_mm)
+        step = sample_stride(sp[2], SAMPLE_MM)
         k0 = int(round(first[2]))
         reach = int(MAX_REACH_MM / sp[2])
-        ks = range(max(0, k0 - reach - stride * (spec.context // 2)), min(nz, k0 + reach + stride * (spec.context // 2) + 1))
-        lo = ks.start
-        planes = normalise(to_net_plane(hu[:, :, ks.start : ks.stop], box, spec.size), spec.window)
-        prior0 = to_net_plane((labels[:, :, k0 : k0 + 1] == 2).astype(np.float32), box, spec.size, order=0, cval=0.0)[:, :, 0]
-        probs: dict[int, np.ndarray] = {}
+        planes: dict[int, np.ndarray] = {}
+
+        def plane(k: int) -> np.ndarray:  # resampled on demand: a lesion needs a few dozen slices, not the scan
+            if k not in planes:
+                planes[k] = normalise(to_net_plane(hu[:, :, k : k + 1], box, spec.size), spec.window)[:, :, 0]
+            return planes[k]
 
         def run(k: int, prior: np.ndarray) -> np.ndarray:
             z = k * sp[2]
-            pos_maps[k] = click_map(coords, z, positive, sp).reshape(spec.size, spec.size)
-            neg_maps[k] = (click_map(coords, z, negative, sp) if len(negative) else np.zeros(coords.shape[1], np.float32)
-                           ).reshape(spec.size, spec.size)
-            idx = context_indices(k, nz, spec.context, stride) - lo
             x = np.empty((1, spec.channels, spec.size, spec.size), np.float32)
-            x[0, : spec.context] = np.moveaxis(planes[:, :, np.clip(idx, 0, planes.shape[2] - 1)], 2, 0)
-            x[0, spec.context] = pos_maps[k]
-            x[0, spec.context + 1] = neg_maps[k]
+            for c, kk in enumerate(context_indices(k, nz, spec.context, context)):
+                x[0, c] = plane(int(kk))
+            x[0, spec.context] = click_map(coords, z, positive, sp).reshape(spec.size, spec.size)
+            x[0, spec.context + 1] = (click_map(coords, z, negative, sp).reshape(spec.size, spec.size)
+                                      if len(negative) else 0.0)
             x[0, spec.context + 2] = prior
-            p = 1.0 / (1.0 + np.exp(-self.net.logits(x)[0]))
-            probs[k] = p
-            return p
+            return 1.0 / (1.0 + np.exp(-self.net.logits(x)[0]))
 
-        p = run(k0, prior0)
-        for step in (1, -1):
-            prev = p
-            k = k0 + step
-            while 0 <= k < nz and abs(k - k0) <= reach and (prev > threshold).sum() >= MIN_AREA_PX:
-                prev = run(k, (prev > threshold).astype(np.float32))
-                k += step
-        done = sorted(probs)
-        stack = np.stack([probs[k] for k in done], axis=2).astype(np.float32)
+        prior0 = to_net_plane((labels[:, :, k0 : k0 + 1] == 2).astype(np.float32), box, spec.size, order=0, cval=0.0)
+        probs = {k0: run(k0, prior0[:, :, 0])}
+        for direction in (1, -1):
+            k, prev = k0, probs[k0]
+            while (prev > threshold).sum() >= MIN_AREA_PX:
+                nxt = k + direction * step
+                if not 0 <= nxt < nz or abs(nxt - k0) > reach:
+                    nxt = int(np.clip(nxt, 0, nz - 1))  # the last slice of the scan (or of the reach) still counts
+                    if nxt == k or abs(nxt - k0) > reach:
+                        break
+                prev = probs[nxt] = run(nxt, (prev > threshold).astype(np.float32))
+                k = nxt
+        done = np.array(sorted(probs))
+        stack = np.zeros((spec.size, spec.size, done[-1] - done[0] + 1), np.float32)
+        for k in done:
+            stack[:, :, k - done[0]] = probs[k]
+        fill_between(stack, done - done[0])
         x0, y0 = (max(0, int(np.floor(c - box.side / 2))) for c in box.center)
         x1 = min(hu.shape[0], int(np.ceil(box.center[0] + box.side / 2)) + 1)
         y1 = min(hu.shape[1], int(np.ceil(box.center[1] + box.side / 2)) + 1)
         region = (slice(x0, x1), slice(y0, y1))
         mask = from_net_plane(stack, box, hu.shape[:2], region=region) > threshold
-        return (region[0], region[1], slice(done[0], done[-1] + 1)), mask
+        return (region[0], region[1], slice(int(done[0]), int(done[-1]) + 1)), mask

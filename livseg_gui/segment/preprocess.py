@@ -161,6 +161,26 @@ def context_stride(slice_mm: float, step_mm: float | None) -> int:
     return max(1, int(round(step_mm / slice_mm)))
 
 
+def sample_stride(slice_mm: float, pixel_mm: float | None) -> int:
+    """Run a net on every n-th slice so the slices it sees are about one of its pixels apart (at least 1)."""
+    if not pixel_mm or slice_mm <= 0:
+        return 1
+    return max(1, int(pixel_mm / slice_mm + 1e-6))
+
+
+def sampled_slices(k0: int, k1: int, stride: int) -> np.ndarray:
+    """Every ``stride``-th slice of [k0, k1), always with both ends (so every slice lies between two)."""
+    return np.unique(np.r_[np.arange(k0, k1, stride), k1 - 1])
+
+
+def fill_between(probs: np.ndarray, samples: np.ndarray) -> None:
+    """Linear interpolation along z of ``probs[:, :, k]`` between consecutive sampled slices, in place."""
+    for a, b in zip(samples[:-1], samples[1:]):
+        if b - a > 1:
+            w = (np.arange(a + 1, b, dtype=np.float32) - a) / (b - a)
+            probs[:, :, a + 1 : b] = probs[:, :, a, None] * (1 - w) + probs[:, :, b, None] * w
+
+
 def stack_25d(planes: np.ndarray, ks: np.ndarray, context: int, stride: int = 1) -> np.ndarray:
     """From resampled planes (S, S, n), build net input (len(ks), context, S, S) float32."""
     n = planes.shape[2]
