@@ -89,6 +89,12 @@ def _short(m: dict) -> dict:
     return {k: round(float(m[k]), 4) for k in keys if k in m}
 
 
+def _val_columns(entry: dict) -> list[str]:
+    """The validation figures an entry's history holds: per case, or one pooled figure (the click net)."""
+    history = entry.get("history") or []
+    return list(history[-1]["val_dice"]) if history and history[-1].get("val_dice") else entry.get("val_cases", [])
+
+
 def render_markdown(card: dict) -> str:
     lines = ["# LivSeg model card", "", f"Version: `{card.get('version', 'unversioned')}`", "", card.get("terms", TERMS), ""]
     for name, e in card.get("nets", {}).items():
@@ -100,7 +106,9 @@ def render_markdown(card: dict) -> str:
             + (f", {e['context_step_mm']} mm apart" if e.get("context_step_mm") else ", adjacent")
             + f") resampled to {e.get('input_size')}x{e.get('input_size')}"
             + (f" at {e['mm_per_px']} mm per pixel" if e.get("mm_per_px") else "")
-            + f", HU window {e.get('hu_window')}" + (f", liver ROI + {e.get('roi_margin_mm')} mm margin" if e.get("roi_margin_mm") else ""),
+            + f", HU window {e.get('hu_window')}" + (f", liver ROI + {e.get('roi_margin_mm')} mm margin" if e.get("roi_margin_mm") else "")
+            + (f"; plus {e['channels'] - e['context']} channels: positive clicks, negative clicks, prior mask (a square "
+               "centred on the click)" if e.get("channels", e.get("context")) != e.get("context") else ""),
             f"- Output: one logit per pixel; threshold {e.get('threshold')} (applied in `livseg_gui/segment`)"
             + (f"; a lesion needs a peak probability >= {e['lesion_threshold']}, weaker ones are candidates"
                if e.get("lesion_threshold") else ""),
@@ -109,12 +117,13 @@ def render_markdown(card: dict) -> str:
             f"- Augmentation: {e['augmentation']}" if e.get("augmentation") else "- Augmentation: see the recipe below",
             f"- Training cases: {', '.join(e.get('train_cases', []))}",
             f"- Validation cases: {', '.join(e.get('val_cases', [])) or 'none (trained on all cases; see the held-out run)'}",
+            *([f"- {e['notes']}"] if e.get("notes") else []),
             "",
-            "| epoch | loss |" + "".join(f" val Dice {c} (net res.) |" for c in e.get("val_cases", [])),
-            "|---|---|" + "---|" * len(e.get("val_cases", [])),
+            "| epoch | loss |" + "".join(f" val Dice {c} (net res.) |" for c in _val_columns(e)),
+            "|---|---|" + "---|" * len(_val_columns(e)),
         ]
         for h in e.get("history", []):
-            vals = "".join(f" {h['val_dice'].get(c, float('nan')):.3f} |" for c in e.get("val_cases", []))
+            vals = "".join(f" {h['val_dice'].get(c, float('nan')):.3f} |" for c in _val_columns(e))
             lines.append(f"| {h['epoch']} | {h['loss']:.3f} |{vals}")
         lines.append("")
     val = card.get("validation")
