@@ -165,11 +165,13 @@ def plan_lesion_click(labels: np.ndarray, hu: np.ndarray, spacing, voxel, positi
     ijk = tuple(np.round(np.asarray(voxel, float)).astype(int))
     if labels[ijk] != TUMOUR:
         return None
-    comp, _ = ndimage.label(labels == TUMOUR, structure=STRUCT26)
-    objs = ndimage.find_objects(comp)
-    box = objs[comp[ijk] - 1]
-    part = comp[box] == comp[ijk]
     sp = np.asarray(spacing, float)
+    near = _roi(ijk, 1.5 * LESION_ROI_MM, sp, labels.shape)  # labelling the whole CT would cost ~0.5 s
+    comp, _ = ndimage.label(labels[near] == TUMOUR, structure=STRUCT26)
+    at = tuple(i - s.start for i, s in zip(ijk, near))
+    obj = ndimage.find_objects(comp)[comp[at] - 1]
+    box = tuple(slice(o.start + s.start, o.stop + s.start) for o, s in zip(obj, near))
+    part = comp[obj] == comp[at]
     depth = ndimage.distance_transform_edt(np.pad(part, 1), sampling=sp)[1:-1, 1:-1, 1:-1]
     core = np.array(np.unravel_index(int(np.argmax(depth)), part.shape))
     local = np.array(ijk) - [s.start for s in box]
@@ -178,7 +180,23 @@ def plan_lesion_click(labels: np.ndarray, hu: np.ndarray, spacing, voxel, positi
     to_core = np.sqrt((((pts - core) * sp) ** 2).sum(1)).reshape(part.shape)
     whole = part.sum() * np.prod(sp) / 1000.0 < 1.0 or to_core[tuple(local)] < 0.5 * depth.max() + 2 * sp.max()
     region = part if whole else part & (to_click < to_core)
+    if not whole and click_net is not None:
+        # The net redraws the lesion from its core (positive) and the click (negative); what it leaves out goes.
+        kept = _in_box(*click_net.segment(hu, sp, labels, positive=(core + [s.start for s in box])[None],
+                                          negative=np.array(ijk)[None]), box)
+        if not kept[tuple(local)] and kept[tuple(core)]:
+            region = part & ~kept
     return ClickEdit("click lesion -", box, region, LIVER, only=lambda cur: cur == TUMOUR)
+
+
+def _in_box(src_box, src: np.ndarray, box) -> np.ndarray:
+    """``src`` (a mask over ``src_box``) seen over ``box``: False where it does not reach."""
+    out = np.zeros(tuple(s.stop - s.start for s in box), bool)
+    inter = [slice(max(a.start, b.start), min(a.stop, b.stop)) for a, b in zip(box, src_box)]
+    if all(s.start < s.stop for s in inter):
+        out[tuple(slice(s.start - a.start, s.stop - a.start) for s, a in zip(inter, box))] = \
+            src[tuple(slice(s.start - b.start, s.stop - b.start) for s, b in zip(inter, src_box))]
+    return out
 
 
 def plan_liver_click(labels: np.ndarray, hu: np.ndarray, spacing, voxel, positive: bool = True) -> ClickEdit | None:
