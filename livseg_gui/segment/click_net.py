@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 
 from .preprocess import (
     PlaneBox,
@@ -32,6 +33,8 @@ from .preprocess import (
 SIGMA_MM = 5.0  # click Gaussians: a click marks ~10 mm around it
 MAX_REACH_MM = 80.0  # a lesion is followed at most this far from the clicked slice
 MIN_AREA_PX = 4  # propagation stops on the first slice with less lesion than this
+Z_REACH = 0.75  # how far along z (x its widest diameter) a lesion may reach from the clicked slice
+STOP_FRACTION = 0.1  # ... or with less than this share of the lesion's largest cross-section (its tapering cap)
 SAMPLE_MM = 2.0  # thin slices: the net runs on slices about this far apart, those between are interpolated
 
 
@@ -70,6 +73,29 @@ def click_map(coords_xy: np.ndarray, z_mm: float, clicks_vox: np.ndarray, spacin
         d2 = ((coords_xy[0] - c[0]) * sp[0]) ** 2 + ((coords_xy[1] - c[1]) * sp[1]) ** 2 + (z_mm - c[2] * sp[2]) ** 2
         np.maximum(out, np.exp(-d2 / (2 * SIGMA_MM**2)).astype(np.float32), out=out)
     return out
+
+
+def _pixel_of(box: PlaneBox, size: int, xy) -> tuple[np.ndarray, np.ndarray]:
+    """(M, b) with M @ (u, v) = b: solving gives the net pixel of voxel ``xy``."""
+    m, off = plane_matrix(box, size)
+    return m, np.asarray(xy, float) - off
+
+
+def _component_touching(mask: np.ndarray, where) -> np.ndarray:
+    """The 2-D components of ``mask`` that contain the pixel ``where`` (a (u, v) tuple) or overlap ``where``
+    (a mask); empty if none."""
+    comp, n = ndimage.label(mask)
+    if n == 0:
+        return np.zeros_like(mask)
+    if isinstance(where, tuple):
+        u, v = (int(np.clip(c, 0, s - 1)) for c, s in zip(where, mask.shape))
+        ids = {int(comp[u, v])} - {0}
+        if not ids:  # the click fell just outside what the net marked: take the component nearest to it
+            pts = np.argwhere(comp > 0)
+            ids = {int(comp[tuple(pts[np.argmin(((pts - (u, v)) ** 2).sum(1))])])}
+    else:
+        ids = set(np.unique(comp[where & mask]).tolist()) - {0}
+    return np.isin(comp, list(ids)) if ids else np.zeros_like(mask)
 
 
 def plane_coords(box: PlaneBox, size: int) -> np.ndarray:
@@ -122,16 +148,29 @@ class ClickNet:
             return 1.0 / (1.0 + np.exp(-self.net.logits(x)[0]))
 
         prior0 = to_net_plane((labels[:, :, k0 : k0 + 1] == 2).astype(np.float32), box, spec.size, order=0, cval=0.0)
-        probs = {k0: run(k0, prior0[:, :, 0])}
+        first_p = run(k0, prior0[:, :, 0])
+        centre = tuple(int(round(v)) for v in np.linalg.solve(*_pixel_of(box, spec.size, first[:2])))
+        seed = _component_touching(first_p > threshold, centre)
+        probs = {k0: first_p * seed}
+        largest = int(seed.sum())
         for direction in (1, -1):
-            k, prev = k0, probs[k0]
-            while (prev > threshold).sum() >= MIN_AREA_PX:
+            k, prev = k0, seed
+            while prev.sum() >= max(MIN_AREA_PX, STOP_FRACTION * largest):
                 nxt = k + direction * step
+                # Liver lesions are roughly round: one reaches at most ~0.75 of its widest diameter from its
+                # clicked centre along z. Without this the net, where the lesion's end is faint, copies its prior on.
+                diameter = 2 * np.sqrt(largest / np.pi) * spec.mm_per_px
+                if abs(nxt - k0) * sp[2] > Z_REACH * diameter + sp[2]:
+                    break
                 if not 0 <= nxt < nz or abs(nxt - k0) > reach:
                     nxt = int(np.clip(nxt, 0, nz - 1))  # the last slice of the scan (or of the reach) still counts
                     if nxt == k or abs(nxt - k0) > reach:
                         break
-                prev = probs[nxt] = run(nxt, (prev > threshold).astype(np.float32))
+                p = run(nxt, prev.astype(np.float32))
+                # Follow the lesion, not whatever else the net marks: only what overlaps the slice before.
+                prev = _component_touching(p > threshold, prev)
+                probs[nxt] = p * prev
+                largest = max(largest, int(prev.sum()))
                 k = nxt
         done = np.array(sorted(probs))
         stack = np.zeros((spec.size, spec.size, done[-1] - done[0] + 1), np.float32)
