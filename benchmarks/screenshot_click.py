@@ -66,7 +66,7 @@ def main() -> int:
         print(f"one click: {int((win.document.labels.data == 2).sum()) - before} tumour voxels added in "
               f"{1000 * (time.perf_counter() - t):.0f} ms (the click net: {win.models.click_net() is not None})")
         win.update_lesions()
-        win.lesion_panel.table.selectRow(0)
+        win.overlay_panel.outline.setChecked(True)  # outlines: the lesion's own edge stays visible under them
         shot(app, out / "05_one_click.png")
         win.document.labels.mark_saved()
         win.close()
