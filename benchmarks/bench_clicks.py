@@ -38,7 +38,8 @@ def deepest_point(mask: np.ndarray, spacing) -> np.ndarray:
     return np.array(np.unravel_index(int(np.argmax(d)), d.shape)), int(biggest.sum())
 
 
-def correct(lm: LabelMap, vol, truth: np.ndarray, region, value_of, target: str, goal: float, prob, click_net=None) -> dict:
+def correct(lm: LabelMap, vol, truth: np.ndarray, region, value_of, target: str, goal: float, prob, click_net=None,
+            learned_first: bool | None = None) -> dict:
     """Click until Dice(value_of(labels), truth) >= goal inside ``region`` or MAX_CLICKS."""
     dices, latencies = [], []
     dice = Overlap.of(value_of(lm.data[region]), truth[region]).dice
@@ -55,7 +56,7 @@ def correct(lm: LabelMap, vol, truth: np.ndarray, region, value_of, target: str,
         local = p_fn if positive else p_fp
         voxel = local + [s.start for s in region]
         t = time.perf_counter()
-        apply_click(lm, vol, voxel, target, positive, prob, click_net)
+        apply_click(lm, vol, voxel, target, positive, prob, click_net, learned_first)
         latencies.append(time.perf_counter() - t)
         clicks += 1
         dice = Overlap.of(value_of(lm.data[region]), truth[region]).dice
@@ -69,13 +70,15 @@ def main() -> None:
     ap.add_argument("--models", default=str(ROOT / "models"))
     ap.add_argument("--cases", default="radct-1720,ts-example-dicom")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--learned-first", action="store_true", help="positive lesion clicks try the click net first")
     ap.add_argument("--click-net", default=None,
                     help="models folder whose card has the click net (default: --models); 'none' for the classical tools only")
     args = ap.parse_args()
     names = args.cases.split(",")
     cascade = Cascade(args.models, threads=args.threads)
     click_net = None if args.click_net == "none" else load_click_net(args.click_net or args.models, args.threads)
-    print(f"lesion clicks: {'learned click net + classical fallback' if click_net else 'classical tools only'}")
+    order = "click net first, classical where it adds nothing" if args.learned_first else "classical first, click net where it adds nothing"
+    print(f"lesion clicks: {order if click_net else 'classical tools only'}")
     lesion_runs, liver_runs = [], []
     for ref in [r for r in find_cases(args.data) if r.name in names]:
         case = load_case(ref)
@@ -92,7 +95,7 @@ def main() -> None:
                     continue
                 margin = np.ceil(10.0 / np.array(vol.spacing)).astype(int)
                 region = tuple(slice(max(0, s.start - m), min(d, s.stop + m)) for s, m, d in zip(sl, margin, vol.shape))
-                r = correct(lm, vol, lesion, region, lambda a: a == 2, "tumour", 0.80, prob, click_net)
+                r = correct(lm, vol, lesion, region, lambda a: a == 2, "tumour", 0.80, prob, click_net, args.learned_first)
                 r["case"] = ref.name
                 lesion_runs.append(r)
                 print(f"{ref.name} lesion {i}: Dice {' -> '.join(f'{d:.2f}' for d in r['dices'])}; "

@@ -179,23 +179,27 @@ def compare_studies(prior: str | Path, current, prior_labels: str | Path | None 
     return result, cmp, (pv, pl), (cv, cl)
 
 
-def plan_click(labels, volume: Volume, voxel, target: str, positive: bool, probability=None, click_net=None):
+def plan_click(labels, volume: Volume, voxel, target: str, positive: bool, probability=None, click_net=None,
+               learned_first: bool | None = None):
     """What one click of the click tool (GUI or `livseg refine`) would change: a
     :class:`~livseg_gui.edit.clicks.ClickEdit` or None. ``labels`` is the current uint8 array, only read.
 
     ``target`` is "tumour" or "liver"; ``click_net`` the learned lesion-click net
-    (:func:`~livseg_gui.segment.models.load_click_net`), or None for the classical tools alone.
+    (:func:`~livseg_gui.segment.models.load_click_net`), or None for the classical tools alone;
+    ``learned_first`` overrides which a positive lesion click tries first (see ``edit.clicks.LEARNED_FIRST``).
     """
-    from .edit.clicks import plan_lesion_click, plan_liver_click
+    from .edit.clicks import LEARNED_FIRST, plan_lesion_click, plan_liver_click
 
     if target == "tumour":
-        return plan_lesion_click(labels, volume.array, volume.spacing, voxel, positive, probability, click_net)
+        return plan_lesion_click(labels, volume.array, volume.spacing, voxel, positive, probability, click_net,
+                                 LEARNED_FIRST if learned_first is None else learned_first)
     if target == "liver":
         return plan_liver_click(labels, volume.array, volume.spacing, voxel, positive)
     raise ValueError(f"unknown click target {target!r} (tumour or liver)")
 
 
-def apply_click(labels, volume: Volume, voxel, target: str, positive: bool, probability=None, click_net=None):
+def apply_click(labels, volume: Volume, voxel, target: str, positive: bool, probability=None, click_net=None,
+                learned_first: bool | None = None):
     """:func:`plan_click` on a :class:`~livseg_gui.edit.labelmap.LabelMap`, applied as one undoable change (or None)."""
-    edit = plan_click(labels.data, volume, voxel, target, positive, probability, click_net)
+    edit = plan_click(labels.data, volume, voxel, target, positive, probability, click_net, learned_first)
     return edit.apply(labels) if edit is not None else None

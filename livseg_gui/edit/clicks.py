@@ -28,6 +28,7 @@ from .labelmap import Change, LabelMap
 
 LESION_ROI_MM = 60.0  # half-size of the region a lesion click looks at: lesions up to ~10 cm
 LIVER_ROI_MM = 60.0
+LEARNED_FIRST = False  # positive lesion clicks: the classical region first, the click net where it adds nothing
 STRUCT26 = np.ones((3, 3, 3), bool)
 
 
@@ -146,22 +147,24 @@ def learned_lesion_region(click_net, hu: np.ndarray, labels: np.ndarray, spacing
 
 
 def plan_lesion_click(labels: np.ndarray, hu: np.ndarray, spacing, voxel, positive: bool = True, probability=None,
-                      click_net=None) -> ClickEdit | None:
+                      click_net=None, learned_first: bool = LEARNED_FIRST) -> ClickEdit | None:
     """Add the lesion under a positive click, or remove (part of) the false lesion under a negative one.
 
-    With ``click_net`` (:class:`~livseg_gui.segment.click_net.ClickNet`) a positive click uses the learned
-    net; without it, or where the net finds nothing, the tumour net's probability or the lesion's contrast.
+    A positive click tries the classical region (the tumour net's probability, else the lesion's contrast)
+    and, where that finds nothing new, the click net (:class:`~livseg_gui.segment.click_net.ClickNet`);
+    ``learned_first`` swaps the order (compared in benchmarks/bench_clicks.py).
     """
     check_voxel(voxel, labels.shape)
     if positive:
-        region = None
+        tries = [lambda: lesion_region(hu, labels, spacing, voxel, probability)]
         if click_net is not None:
-            box, region = learned_lesion_region(click_net, hu, labels, spacing, voxel)
-        if region is None or not region.any():
-            box, region = lesion_region(hu, labels, spacing, voxel, probability)
-        if not region.any():
-            return None
-        return ClickEdit("click lesion +", box, region, TUMOUR)
+            learned = lambda: learned_lesion_region(click_net, hu, labels, spacing, voxel)  # noqa: E731
+            tries.insert(0 if learned_first else 1, learned)
+        for attempt in tries:
+            box, region = attempt()
+            if (region & (labels[box] != TUMOUR)).any():  # it adds something
+                return ClickEdit("click lesion +", box, region, TUMOUR)
+        return None
     ijk = tuple(np.round(np.asarray(voxel, float)).astype(int))
     if labels[ijk] != TUMOUR:
         return None

@@ -35,6 +35,7 @@ MAX_REACH_MM = 80.0  # a lesion is followed at most this far from the clicked sl
 MIN_AREA_PX = 4  # propagation stops on the first slice with less lesion than this
 Z_REACH = 0.75  # how far along z (x its widest diameter) a lesion may reach from the clicked slice
 STOP_FRACTION = 0.1  # ... or with less than this share of the lesion's largest cross-section (its tapering cap)
+MIN_CONTRAST = 0.01  # window units (3 HU in the 300 HU window): below it a lesion is isodense and the contrast rule is off
 SAMPLE_MM = 2.0  # thin slices: the net runs on slices about this far apart, those between are interpolated
 
 
@@ -98,6 +99,14 @@ def _component_touching(mask: np.ndarray, where) -> np.ndarray:
     return np.isin(comp, list(ids)) if ids else np.zeros_like(mask)
 
 
+def _contrast(plane: np.ndarray, mask: np.ndarray) -> float:
+    """Mean of ``plane`` inside ``mask`` minus the median of a 3-pixel ring around it (window units)."""
+    if not mask.any():
+        return 0.0
+    ring = ndimage.binary_dilation(mask, iterations=3) & ~mask
+    return float(plane[mask].mean() - np.median(plane[ring])) if ring.any() else 0.0
+
+
 def plane_coords(box: PlaneBox, size: int) -> np.ndarray:
     """(2, size*size) voxel x, y of the net's pixels (no augmentation)."""
     m, off = plane_matrix(box, size)
@@ -153,6 +162,7 @@ class ClickNet:
         seed = _component_touching(first_p > threshold, centre)
         probs = {k0: first_p * seed}
         largest = int(seed.sum())
+        contrast0 = _contrast(plane(k0), seed)
         for direction in (1, -1):
             k, prev = k0, seed
             while prev.sum() >= max(MIN_AREA_PX, STOP_FRACTION * largest):
@@ -168,7 +178,12 @@ class ClickNet:
                         break
                 p = run(nxt, prev.astype(np.float32))
                 # Follow the lesion, not whatever else the net marks: only what overlaps the slice before.
-                prev = _component_touching(p > threshold, prev)
+                found = _component_touching(p > threshold, prev)
+                # ... and only while the image still shows a lesion there: where the net's region looks like the
+                # parenchyma around it (under a third of the clicked slice's contrast), the lesion has ended.
+                if abs(contrast0) >= MIN_CONTRAST and _contrast(plane(nxt), found) * np.sign(contrast0) < abs(contrast0) / 3:
+                    break
+                prev = found
                 probs[nxt] = p * prev
                 largest = max(largest, int(prev.sum()))
                 k = nxt
