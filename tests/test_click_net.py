@@ -28,19 +28,27 @@ def _click_net():
     return net
 
 
-@pytest.mark.parametrize("contrast", [-35.0, +30.0])
-def test_the_click_net_finds_a_sphere_from_one_click_as_one_undo_step(contrast):
-    hu, labels, lesion = _liver_with_lesion(contrast)
+def test_the_click_net_finds_a_hypodense_sphere_from_one_click_as_one_undo_step():
+    hu, labels, lesion = _liver_with_lesion(-35.0)
     net = _click_net()
     lm = LabelMap(labels.copy())
     box, region = net.segment(hu, SP, labels, positive=np.round(_voxel((60, 70, 50)))[None], negative=np.zeros((0, 3)))
-    assert region.any()
-    edit = plan_lesion_click(lm.data, hu, SP, _voxel((60, 70, 50)), positive=True, click_net=net)
+    full = np.zeros(lesion.shape, bool)
+    full[box] = region
+    assert Overlap.of(full, lesion).dice >= 0.7
+    edit = plan_lesion_click(lm.data, hu, SP, _voxel((60, 70, 50)), positive=True, click_net=net, learned_first=True)
     np.testing.assert_array_equal(lm.data, labels)  # planning never writes
     edit.apply(lm)
     assert len(lm.undo_stack) == 1 and lm.undo_name() == "click lesion +"
-    assert Overlap.of(lm.data == 2, lesion).dice >= 0.8
-    assert not (lm.data[~(labels >= 1)] == 2).sum() > 0.02 * lesion.sum()  # it stays in the liver
+    assert Overlap.of(lm.data == 2, lesion).dice >= 0.7
+    assert (lm.data[labels == 0] == 2).sum() <= 0.02 * lesion.sum()  # it stays in the liver
+
+
+def test_a_hyperdense_sphere_is_found_by_the_classical_region_first():
+    hu, labels, lesion = _liver_with_lesion(+30.0)
+    lm = LabelMap(labels.copy())
+    plan_lesion_click(lm.data, hu, SP, _voxel((60, 70, 50)), positive=True, click_net=_click_net()).apply(lm)
+    assert Overlap.of(lm.data == 2, lesion).dice >= 0.85
 
 
 def test_the_click_net_follows_a_lesion_through_its_slices_and_stops():
