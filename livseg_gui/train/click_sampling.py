@@ -17,7 +17,7 @@ from scipy import ndimage
 from ..segment.click_net import ClickSpec, click_box, click_map
 from ..segment.preprocess import AIR_HU, context_indices, context_stride, normalise, plane_matrix
 from .datasets import Case
-from .sampling import Augment, phase_remap
+from .sampling import Augment, intensity_augment, phase_remap, random_similarity
 from .synth_tumour import paste_tumour
 
 MIN_LESION_MM = 5.0
@@ -140,12 +140,7 @@ class ClickSampler:
                 negatives.append(np.array([p[0], p[1], k]))
         # Geometry: the net's square centred on the first click, rotated and scaled like the tumour net's.
         box = click_box(click[:2], sp[:2], spec)
-        ang = np.deg2rad(rng.uniform(-aug.rotate_deg, aug.rotate_deg))
-        scl = rng.uniform(*aug.scale)
-        a = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]]) / scl
-        if aug.flip:
-            a = a @ np.diag([rng.choice([-1, 1]), rng.choice([-1, 1])])
-        m, off = plane_matrix(box, spec.size, aug=a)
+        m, off = plane_matrix(box, spec.size, aug=random_similarity(aug, rng))
         uv = np.mgrid[0 : spec.size, 0 : spec.size].reshape(2, -1).astype(np.float64)
         coords = m @ uv + off[:, None]
         ks = context_indices(k, nz, spec.context, context_stride(sp[2], spec.context_step_mm))
@@ -156,12 +151,7 @@ class ClickSampler:
         for ch in range(spec.context):
             x[ch] = ndimage.map_coordinates(slab[:, :, ch], coords, order=1, mode="constant", cval=AIR_HU,
                                             prefilter=False).reshape(spec.size, spec.size)
-        if rng.random() < aug.blur_p:
-            x[: spec.context] = ndimage.gaussian_filter(x[: spec.context], sigma=(0, *[rng.uniform(0.4, 1.2)] * 2))
-        x[: spec.context] = x[: spec.context] * rng.uniform(*aug.hu_scale) + rng.uniform(-aug.hu_shift, aug.hu_shift)
-        if aug.noise_hu > 0:
-            x[: spec.context] += rng.standard_normal(x[: spec.context].shape).astype(np.float32) * rng.uniform(0, aug.noise_hu)
-        x[: spec.context] = normalise(x[: spec.context], spec.window)
+        x[: spec.context] = normalise(intensity_augment(x[: spec.context], aug, rng), spec.window)
         z = k * sp[2]
         x[spec.context] = click_map(coords, z, np.array(positives), sp).reshape(spec.size, spec.size)
         x[spec.context + 1] = (click_map(coords, z, np.array(negatives), sp).reshape(spec.size, spec.size)

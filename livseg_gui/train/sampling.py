@@ -72,6 +72,26 @@ def phase_remap(hu: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return hu
 
 
+def random_similarity(aug: Augment, rng: np.random.Generator) -> np.ndarray:
+    """A random in-plane rotation and scale (and flips when allowed), as a 2x2 matrix for ``plane_matrix``."""
+    ang = np.deg2rad(rng.uniform(-aug.rotate_deg, aug.rotate_deg))
+    scl = rng.uniform(*aug.scale)
+    a = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]]) / scl
+    if aug.flip:
+        a = a @ np.diag([rng.choice([-1, 1]), rng.choice([-1, 1])])
+    return a
+
+
+def intensity_augment(planes: np.ndarray, aug: Augment, rng: np.random.Generator) -> np.ndarray:
+    """Blur (soft kernels), HU scale and shift (calibration), noise (dose) on (channels, S, S) HU planes."""
+    if rng.random() < aug.blur_p:
+        planes = ndimage.gaussian_filter(planes, sigma=(0, *[rng.uniform(0.4, 1.2)] * 2))
+    planes = planes * rng.uniform(*aug.hu_scale) + rng.uniform(-aug.hu_shift, aug.hu_shift)
+    if aug.noise_hu > 0:
+        planes += rng.standard_normal(planes.shape).astype(np.float32) * rng.uniform(0, aug.noise_hu)
+    return planes
+
+
 def liver_bbox(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Inclusive index bounds of label >= 1, or None."""
     box = bounding_box(labels >= 1)
@@ -138,11 +158,7 @@ class Sampler:
             paste_random_tumours(slab, lab, vol.spacing, rng)
         centre = lab[:, :, spec.context // 2]
         target = (centre >= 1) if spec.task == "liver" else (centre == 2)
-        ang = np.deg2rad(rng.uniform(-aug.rotate_deg, aug.rotate_deg))
-        scl = rng.uniform(*aug.scale)
-        a = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]]) / scl
-        if aug.flip:
-            a = a @ np.diag([rng.choice([-1, 1]), rng.choice([-1, 1])])
+        a = random_similarity(aug, rng)
         shift = rng.uniform(-aug.shift_frac, aug.shift_frac, 2) * box.side
         m, off = plane_matrix(box, spec.size, aug=a, shift=shift)
         uv = np.mgrid[0 : spec.size, 0 : spec.size].reshape(2, -1).astype(np.float64)
@@ -159,9 +175,5 @@ class Sampler:
                 slab[:, :, ch], coords, order=1, mode="constant", cval=AIR_HU, prefilter=False
             ).reshape(spec.size, spec.size)
         tgt = ndimage.map_coordinates(target.astype(np.float32), coords, order=0, mode="constant", cval=0.0)
-        if rng.random() < aug.blur_p:
-            out = ndimage.gaussian_filter(out, sigma=(0, *[rng.uniform(0.4, 1.2)] * 2))
-        out = out * rng.uniform(*aug.hu_scale) + rng.uniform(-aug.hu_shift, aug.hu_shift)
-        if aug.noise_hu > 0:
-            out += rng.standard_normal(out.shape).astype(np.float32) * rng.uniform(0, aug.noise_hu)
+        out = intensity_augment(out, aug, rng)
         return normalise(out.astype(np.float32), spec.window), tgt.reshape(spec.size, spec.size)
