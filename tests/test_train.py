@@ -183,3 +183,58 @@ def test_train_command_end_to_end_writes_model_and_card(tmp_path):
     net.verify()
     assert card.raw["nets"]["tumour"]["val_cases"] == ["b"]
     assert card.raw["nets"]["tumour"]["train_cases"] == ["a"]
+
+
+def _liver_case_folder(folder, shape=(96, 96, 24)):
+    """A case with a liver (100 HU) big enough for the click net's lesions, and one labelled lesion."""
+    folder.mkdir(parents=True)
+    g = np.indices(shape).astype(np.float32)
+    liver = ((g[0] - 48) / 40) ** 2 + ((g[1] - 48) / 36) ** 2 + ((g[2] - 12) / 11) ** 2 <= 1
+    lesion = (g[0] - 40) ** 2 + (g[1] - 50) ** 2 + ((g[2] - 12) * 2.5) ** 2 <= 8**2
+    hu = np.where(liver, 100, -100).astype(np.int16) - 40 * lesion.astype(np.int16)
+    lab = liver.astype(np.uint8) + lesion.astype(np.uint8) * liver
+    nib.save(nib.Nifti1Image(hu, np.diag([0.8, 0.8, 2.0, 1])), str(folder / "ct.nii.gz"))
+    nib.save(nib.Nifti1Image(lab.astype(np.uint8), np.diag([0.8, 0.8, 2.0, 1])), str(folder / "label.nii.gz"))
+
+
+def test_click_examples_put_the_click_in_the_lesion_and_the_target_under_it(tmp_path):
+    from livseg_gui.segment.click_net import ClickSpec
+    from livseg_gui.train.click_sampling import ClickSampler, real_lesions
+    from livseg_gui.train.sampling import Augment
+
+    _liver_case_folder(tmp_path / "c")
+    case = load_case(find_cases(tmp_path)[0])
+    assert len(real_lesions(case)) == 1
+    spec = ClickSpec(size=64)
+    sampler = ClickSampler([case], spec, Augment(rotate_deg=0, scale=(1, 1), elastic_px=0, noise_hu=0), seed=3)
+    x, y = sampler.sample(24)
+    assert x.shape == (24, spec.channels, 64, 64) and y.shape == (24, 1, 64, 64)
+    pos = x[:, spec.context]
+    assert np.all((pos >= 0) & (pos <= 1)) and pos.max() > 0.99  # Gaussians of the 3-D distance, 1 at a click
+    centre = pos[:, 30:34, 30:34].max(axis=(1, 2))
+    # The first click is the square's centre (a second positive click, in a quarter of the examples, may lie
+    # nearer the slice shown).
+    assert np.mean(centre >= pos.max(axis=(1, 2)) - 1e-6) >= 0.6
+    hit = y[:, 0, 28:36, 28:36].mean(axis=(1, 2))
+    # Slices through the lesion have lesion under the click; slices past its ends are empty (learn to stop).
+    assert (hit > 0.5).sum() >= 6 and (y.sum(axis=(1, 2, 3)) == 0).sum() >= 1
+
+
+def test_train_command_trains_the_click_net(tmp_path):
+    pytest.importorskip("onnx")
+    from livseg_gui.cli import main
+    from livseg_gui.segment.models import load_click_net
+
+    for name in ("a", "b"):
+        _liver_case_folder(tmp_path / "data" / name)
+    rc = main(["train", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "models"), "--net", "click",
+               "--epochs", "1", "--steps-per-epoch", "2", "--batch", "2", "--val", "b",
+               "--run-dir", str(tmp_path / "runs")])
+    assert rc == 0
+    import json
+
+    entry = json.loads((tmp_path / "models" / "model_card.json").read_text())["nets"]["click"]
+    assert entry["channels"] == entry["context"] + 3 and entry["val_cases"] == ["b"]
+    assert "click_examples" in entry["history"][-1]["val_dice"]
+    (tmp_path / "models" / "model_card.json").write_text(json.dumps({"nets": {"click": entry}}))
+    assert load_click_net(tmp_path / "models") is not None
