@@ -20,7 +20,6 @@ from PySide6 import QtWidgets
 from screenshot_gui import shot, wait
 
 from livseg_gui.io import load_volume
-from livseg_gui.planes import Plane
 from livseg_gui.resources import sample_ct_path
 from livseg_gui.ui.main_window import MainWindow
 
@@ -59,7 +58,7 @@ def main() -> int:
         before = int((win.document.labels.data == 2).sum())
         win.tool_panel.set_tool("click")
         win.tool_panel.label_box.setCurrentIndex(1)  # tumour
-        win.views[Plane.AXIAL].set_index(int(centre[2]))
+        win._set_cursor(centre.astype(float))  # as a click in the view would
         t = time.perf_counter()
         win.click_at(centre.astype(float))
         wait(app, lambda: win.worker is None)

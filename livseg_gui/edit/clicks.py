@@ -181,7 +181,10 @@ def plan_lesion_click(labels: np.ndarray, hu: np.ndarray, spacing, voxel, positi
     pts = np.indices(part.shape).reshape(3, -1).T
     to_click = np.sqrt((((pts - local) * sp) ** 2).sum(1)).reshape(part.shape)
     to_core = np.sqrt((((pts - core) * sp) ** 2).sum(1)).reshape(part.shape)
-    whole = part.sum() * np.prod(sp) / 1000.0 < 1.0 or to_core[tuple(local)] < 0.5 * depth.max() + 2 * sp.max()
+    # A click at a lesion's middle means "no lesion here": all of it goes. With the click net, only a click on
+    # the core itself does; elsewhere the net decides what stays (a merged false part is often widest there).
+    core_zone = 2 * sp.max() if click_net is not None else 0.5 * depth.max() + 2 * sp.max()
+    whole = part.sum() * np.prod(sp) / 1000.0 < 1.0 or to_core[tuple(local)] < core_zone
     region = part if whole else part & (to_click < to_core)
     if not whole and click_net is not None:
         # The net redraws the lesion from its core (positive) and the click (negative); what it leaves out goes.
