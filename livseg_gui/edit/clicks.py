@@ -1,14 +1,18 @@
 """One-click corrections: a lesion from one click, a missed liver part grown in, a leak cut off. No Qt.
 
-Every click is one undoable change of the label map (``LabelMap.apply``), so undo, autosave and the
-lesion panel treat it like a brush stroke.
+Each click is planned without touching the label map (:class:`ClickEdit`, so a worker can plan it) and
+applied as one undoable change (``LabelMap.apply``): undo, autosave and the lesion panel treat it like
+a brush stroke.
 
-- Lesion, positive click: the tumour net's probability (kept from the last segmentation) grown by
-  hysteresis from the click when the net saw something there; otherwise the lesion's own contrast to the
-  surrounding liver (brighter or darker), thresholded half-way, restricted to the liver, opened to cut
-  thin vessel bridges, and tightened until it stays inside a local region around the click.
+- Lesion, positive click: first the classical region -- the tumour net's probability (kept from the
+  last segmentation) grown by hysteresis from the click when the net saw something there, otherwise the
+  lesion's own contrast to the surrounding liver (brighter or darker), thresholded half-way, restricted
+  to the liver, opened to cut thin vessel bridges, and tightened until it stays inside a local region
+  around the click; where that adds nothing, the click net (``segment.click_net``). Which goes first
+  was chosen with benchmarks/bench_clicks.py.
 - Lesion, negative click: a whole false lesion goes back to liver; on a large lesion clicked away from
-  its core, only the part nearer the click than the core does (a wrong lobe of it).
+  its core, the click net redraws it from its core without the clicked part (without the net, the part
+  nearer the click than the core goes).
 - Liver, positive click: the region of the click's intensity (+/- 2.5 sigma) connected to it within
   60 mm, opened, added to the liver.
 - Liver, negative click: erode the liver until the clicked part separates from the main body (the
