@@ -451,3 +451,63 @@ def test_compare_with_prior_shows_both_studies_with_matched_numbers(qtbot, windo
     assert dlg.views[0].index == 36
     dlg.close()
     window.document.labels.mark_saved()
+
+
+@needs_models
+def test_cancel_stops_the_segmentation_and_keeps_the_labels(qtbot, window):
+    from livseg_gui.edit import tools
+
+    vol = _open_sample(qtbot, window)
+    tools.brush(window.document.labels, (200, 200, 10), 8, vol.spacing, 1, plane=None)
+    before = window.document.labels.data.copy()
+    window.document.segmented_version = window.document.labels.version  # no "replace your edits?" prompt
+    window.segment()
+    assert window.cancel_button.isVisible()
+    window.cancel_work()
+    qtbot.waitUntil(lambda: window.worker is None, timeout=60_000)
+    assert "cancelled" in window.status.currentMessage()
+    np.testing.assert_array_equal(window.document.labels.data, before)
+    assert all(v.labels is window.document.labels.data for v in window.views.values())  # the preview is gone
+    assert not window.cancel_button.isVisible() and window.act_segment.isEnabled()
+    window.document.labels.mark_saved()
+
+
+def test_save_export_and_load_mask_round_trip(qtbot, window, tmp_path, monkeypatch):
+    from livseg_gui.edit import tools
+
+    vol = _open_sample(qtbot, window)
+    tools.brush(window.document.labels, (200, 220, 10), 15, vol.spacing, 1, plane=None)
+    tools.brush(window.document.labels, (200, 220, 10), 5, vol.spacing, 2, plane=None)
+    painted = window.document.labels.data.copy()
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "mask.nii.gz"), ""))
+    assert window.save_mask_dialog()
+    assert not window.document.labels.modified and "Saved" in window.status.currentMessage()
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "r.pdf"), ""))
+    window.export_report_dialog()
+    assert (tmp_path / "r.pdf").stat().st_size > 1000
+    report = __import__("json").loads((tmp_path / "r.json").read_text())
+    assert report["lesion_count"] == 1 and report["tumour_volume_ml"] > 0
+    window.document.labels.replace_all("clear", np.zeros_like(painted))
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getOpenFileName", lambda *a, **k: (str(tmp_path / "mask.nii.gz"), ""))
+    window.load_mask_dialog()
+    np.testing.assert_array_equal(window.document.labels.data, painted)
+    assert window.document.labels.undo_name() == "load mask.nii.gz"
+    assert window.settings.value("last_dir") == str(tmp_path)  # the next dialog opens here
+    window.document.labels.mark_saved()
+
+
+def test_declining_recovery_discards_the_autosave(qtbot, window, monkeypatch):
+    from livseg_gui.edit import tools
+
+    vol = _open_sample(qtbot, window)
+    tools.brush(window.document.labels, (120, 120, 5), 6, vol.spacing, 2)
+    window.autosave()
+    assert window.saver.flush(10)
+    window.document.labels.mark_saved()
+    monkeypatch.setattr(QtWidgets.QMessageBox, "question", lambda *a, **k: QtWidgets.QMessageBox.StandardButton.No)
+    win2 = MainWindow(recovery=window.recovery)
+    qtbot.addWidget(win2)
+    with qtbot.waitSignal(win2.sigLoaded, timeout=60_000):
+        win2.open_path(str(SAMPLE))
+    assert not win2.document.labels.data.any()  # "No" starts from the scan alone ...
+    assert window.recovery.find(vol.meta.source_path, vol.meta.series_uid) is None  # ... and forgets the edits

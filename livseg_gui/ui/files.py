@@ -196,25 +196,27 @@ class FileActions:
         except LivSegError as exc:
             self.error("Could not export SEG", str(exc))
 
-    def export_report(self, pdf_path: str) -> None:
+    def export_report(self, pdf_path: str) -> str | None:
+        """Write the PDF, JSON and CSV report; returns what the user should know about it (or None)."""
         from ..report import build_report, write_csv, write_json, write_pdf
 
         s = self.document
         analysis = s.analysis()
-        model = {}
+        model, note = {}, None
         try:
             from ..resources import models_dir
             from ..segment.modelcard import load_card
 
             model = load_card(models_dir()).report_entry()
-        except LivSegError:
-            pass
+        except LivSegError as exc:  # the report is still worth writing; say what it lacks
+            note = f"the report names no model ({exc})"
         report = build_report(analysis, s.volume, model=model, anonymise=self.anonymise, rejected=s.rejected,
                               candidates=s.pending_candidates())
         stem = str(Path(pdf_path).with_suffix(""))
         write_pdf(report, analysis, s.volume, s.labels.data, pdf_path)
         write_json(report, stem + ".json")
         write_csv(report, stem + ".csv")
+        return note
 
     def export_report_dialog(self) -> None:
         if self.document is None:
@@ -223,16 +225,18 @@ class FileActions:
         if not path:
             return
         try:
-            self.export_report(path)
-            self.status.showMessage(f"Wrote {path} (+ .json, .csv)", 8000)
+            note = self.export_report(path)
+            self.status.showMessage(f"Wrote {path} (+ .json, .csv)" + (f"; {note}" if note else ""), 12000)
         except LivSegError as exc:
             self.error("Could not write the report", str(exc))
 
     def load_mask_dialog(self) -> None:
         if self.document is None:
             return
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Load mask", "", "Masks (*.nii *.nii.gz *.dcm);;All files (*)")
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Load mask", str(self._last_dir()),
+                                                        "Masks (*.nii *.nii.gz *.dcm);;All files (*)")
         if path:
+            self.settings.setValue("last_dir", str(Path(path).parent))
             self.load_mask(path)
 
     def load_mask(self, path: str) -> None:
