@@ -21,6 +21,8 @@ WINDOW_PRESETS = {
     "Lung (W1500 L-600)": (1500.0, -600.0),
 }
 
+LIVER_WIDTH, LIVER_LEVEL = WINDOW_PRESETS["Liver (W150 L30)"]  # the threshold tool starts at the liver window
+
 
 class Tool(str, Enum):
     """The pointer tools, with their ITK-SNAP-style keys."""
@@ -54,7 +56,7 @@ class ToolSettings:
     tool: Tool = Tool.NAVIGATE
     label: int = TUMOUR
     radius_mm: float = 5.0
-    hu_range: tuple[float, float] = (-45.0, 105.0)  # the liver window's range: the threshold tool's default
+    hu_range: tuple[float, float] = (LIVER_LEVEL - LIVER_WIDTH / 2, LIVER_LEVEL + LIVER_WIDTH / 2)  # threshold tool
     erase_only_label: bool = True  # erasing tumour gives liver back; erasing liver clears to background
 
 

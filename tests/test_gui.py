@@ -140,21 +140,32 @@ def test_closing_with_unsaved_edits_asks(qtbot, window, monkeypatch):
     assert asked and window.isVisible()
 
 
-def test_autosave_and_restore_offer(qtbot, window, monkeypatch):
+def _autosaved_edit(qtbot, window) -> np.ndarray:
+    """Open the sample, paint, autosave and mark saved (as if the app then died); the labels painted."""
     from livseg_gui.edit import tools
 
     vol = _open_sample(qtbot, window)
     tools.brush(window.document.labels, (120, 120, 5), 6, vol.spacing, 2)
     window.autosave()
     assert window.saver.flush(10)
-    snapshot = window.document.labels.data.copy()
     window.document.labels.mark_saved()
-    # A fresh window on the same series offers to restore; answer yes.
-    monkeypatch.setattr(QtWidgets.QMessageBox, "question", lambda *a, **k: QtWidgets.QMessageBox.StandardButton.Yes)
+    return window.document.labels.data.copy()
+
+
+def _reopen_answering(qtbot, window, monkeypatch, answer) -> MainWindow:
+    """A fresh window on the same series, answering the recovery prompt with ``answer``."""
+    monkeypatch.setattr(QtWidgets.QMessageBox, "question", lambda *a, **k: answer)
     win2 = MainWindow(recovery=window.recovery)
     qtbot.addWidget(win2)
     with qtbot.waitSignal(win2.sigLoaded, timeout=60_000):
         win2.open_path(str(SAMPLE))
+    return win2
+
+
+def test_autosave_and_restore_offer(qtbot, window, monkeypatch):
+    snapshot = _autosaved_edit(qtbot, window)
+    # A fresh window on the same series offers to restore; answer yes.
+    win2 = _reopen_answering(qtbot, window, monkeypatch, QtWidgets.QMessageBox.StandardButton.Yes)
     np.testing.assert_array_equal(win2.document.labels.data, snapshot)
     win2.document.labels.mark_saved()
 
@@ -497,17 +508,8 @@ def test_save_export_and_load_mask_round_trip(qtbot, window, tmp_path, monkeypat
 
 
 def test_declining_recovery_discards_the_autosave(qtbot, window, monkeypatch):
-    from livseg_gui.edit import tools
-
-    vol = _open_sample(qtbot, window)
-    tools.brush(window.document.labels, (120, 120, 5), 6, vol.spacing, 2)
-    window.autosave()
-    assert window.saver.flush(10)
-    window.document.labels.mark_saved()
-    monkeypatch.setattr(QtWidgets.QMessageBox, "question", lambda *a, **k: QtWidgets.QMessageBox.StandardButton.No)
-    win2 = MainWindow(recovery=window.recovery)
-    qtbot.addWidget(win2)
-    with qtbot.waitSignal(win2.sigLoaded, timeout=60_000):
-        win2.open_path(str(SAMPLE))
+    _autosaved_edit(qtbot, window)
+    vol = window.document.volume
+    win2 = _reopen_answering(qtbot, window, monkeypatch, QtWidgets.QMessageBox.StandardButton.No)
     assert not win2.document.labels.data.any()  # "No" starts from the scan alone ...
     assert window.recovery.find(vol.meta.source_path, vol.meta.series_uid) is None  # ... and forgets the edits

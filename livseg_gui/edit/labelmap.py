@@ -103,6 +103,11 @@ class LabelMap:
         return change
 
     # -- strokes: many dabs of a mouse drag undo as one step --------------------------------
+    @property
+    def in_stroke(self) -> bool:
+        """True between :meth:`begin_stroke` and :meth:`end_stroke` (the undo stack changes only at the end)."""
+        return self._group is not None
+
     def begin_stroke(self) -> None:
         self.end_stroke()
         self._group = []

@@ -87,7 +87,8 @@ class EditActions:
         self.measure_timer.start()
         self.autosave_timer.start()
         self._update_title()
-        self._update_actions()
+        if not self.document.labels.in_stroke:  # a drag's dabs leave the undo stack alone until it ends
+            self._update_actions()
 
     def undo(self) -> None:
         if self.document and self.worker is None:

@@ -30,16 +30,8 @@ class JobActions:
         self.preview = volume.new_labels()
         for v in self.views.values():
             v.set_labels(self.preview)
-        self.worker = Worker(job)
-        self._begin_work("Segmenting...")
-        self.progress.setRange(0, 1000)
-        self.cancel_button.setVisible(True)
-        self.worker.sigProgress.connect(self._progress)
-        self.worker.sigSlab.connect(self._slab)
-        self.worker.sigDone.connect(self._segmented)
-        self.worker.sigFailed.connect(self._segment_failed)
-        self.worker.sigCancelled.connect(self._segment_cancelled)
-        self.worker.start()
+        self._start_job(job, self._segmented, self._segment_failed, "Segmenting...", cancelled=self._segment_cancelled,
+                        staged=True)
 
     def _segment_failed(self, message: str) -> None:
         self._segment_over()
@@ -96,15 +88,22 @@ class JobActions:
         self.status.clearMessage()
         self._update_actions()
 
-    def _start_job(self, fn, done, failed, message: str) -> None:
-        """Run ``fn(worker)`` with a busy (indeterminate) progress bar. ``done``/``failed`` must be the window's
-        own slot methods (not lambdas), so Qt queues the calls onto the GUI thread."""
+    def _start_job(self, fn, done, failed, message: str, cancelled=None, staged: bool = False) -> None:
+        """Run ``fn(worker)`` in the window's one job slot. ``done``/``failed``/``cancelled`` must be the window's
+        own slot methods (not lambdas), so Qt queues the calls onto the GUI thread. ``staged``: the job reports
+        per-stage progress and streamed slabs, and can be cancelled; otherwise the bar is indeterminate."""
         self.worker = Worker(fn)
         self.worker.sigDone.connect(done)
         self.worker.sigFailed.connect(failed)
-        self.worker.sigCancelled.connect(self._end_work)
+        self.worker.sigCancelled.connect(cancelled or self._end_work)
         self._begin_work(message)
-        self.progress.setRange(0, 0)
+        if staged:
+            self.progress.setRange(0, 1000)
+            self.cancel_button.setVisible(True)
+            self.worker.sigProgress.connect(self._progress)
+            self.worker.sigSlab.connect(self._slab)
+        else:
+            self.progress.setRange(0, 0)
         self.worker.start()
 
     def about(self) -> None:

@@ -6,20 +6,19 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..labels import COLOURS, LIVER, NAMES, TUMOUR
 from ..measure.lesions import LiverAnalysis
-from ..viewstate import Tool
+from ..viewstate import Tool, ToolSettings
 
 TOOLS = tuple(t.value for t in Tool)
 TOOL_TIPS = {
-    "navigate": "Move the crosshair (C)",
-    "paint": "Paint the active label with a round brush (P)",
-    "erase": "Erase with a round brush (E)",
-    "threshold": "Paint only voxels inside the HU range (T)",
-    "sphere": "Paint a 3-D ball (B)",
-    "click": "One click (K): with Tumour, segments the lesion under the click in 3-D; with Liver, grows the liver "
+    "navigate": "Move the crosshair",
+    "paint": "Paint the active label with a round brush",
+    "erase": "Erase with a round brush",
+    "threshold": "Paint only voxels inside the HU range",
+    "sphere": "Paint a 3-D ball",
+    "click": "One click: with Tumour, segments the lesion under the click in 3-D; with Liver, grows the liver "
              "into the clicked region. Shift+click or right-click removes: a false lesion, or a liver leak cut at its "
              "narrowest neck",
 }
-LIVER_WINDOW = (150.0, 30.0)
 
 
 class ToolPanel(QtWidgets.QGroupBox):
@@ -32,7 +31,7 @@ class ToolPanel(QtWidgets.QGroupBox):
         for i, name in enumerate(TOOLS):
             b = QtWidgets.QToolButton(text=name.capitalize(), checkable=True)
             b.setObjectName(f"tool_{name}")
-            b.setToolTip(TOOL_TIPS[name])
+            b.setToolTip(f"{TOOL_TIPS[name]} ({Tool(name).key})")
             b.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextOnly)
             b.setMinimumWidth(70)
             self.group.addButton(b, i)
@@ -46,8 +45,7 @@ class ToolPanel(QtWidgets.QGroupBox):
         self.label_box.setCurrentIndex(1)
         self.radius = QtWidgets.QDoubleSpinBox(suffix=" mm", minimum=0.5, maximum=60.0, value=5.0, singleStep=0.5)
         self.radius.setObjectName("brush_radius")
-        lo = LIVER_WINDOW[1] - LIVER_WINDOW[0] / 2
-        hi = LIVER_WINDOW[1] + LIVER_WINDOW[0] / 2
+        lo, hi = ToolSettings().hu_range  # the liver window
         self.hu_lo = QtWidgets.QSpinBox(minimum=-1024, maximum=3000, value=int(lo), suffix=" HU")
         self.hu_hi = QtWidgets.QSpinBox(minimum=-1024, maximum=3000, value=int(hi), suffix=" HU")
         self.erase_only = QtWidgets.QCheckBox("Erase only the active label")
