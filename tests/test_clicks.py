@@ -45,6 +45,17 @@ def test_one_click_finds_a_hypo_or_hyperdense_sphere(contrast):
     np.testing.assert_array_equal(lm.data, labels)
 
 
+def test_a_click_beside_a_lesion_extends_it_to_its_low_contrast_edge():
+    hu, labels, lesion = _liver_with_lesion(-20.0)
+    g = _grid()
+    labels[lesion & (g[0] < 64)] = 2  # the model found two thirds of it
+    lm = LabelMap(labels.copy())
+    change = lesion_click(lm, hu, SP, _voxel((68, 70, 50)), positive=True)
+    assert change is not None and change.name == "click lesion + (extend)"
+    assert Overlap.of(lm.data == 2, lesion).dice >= 0.85
+    assert (lm.data[~lesion] == 2).sum() * np.prod(SP) / 1000 < 1.0  # under 1 mL outside the lesion
+
+
 def test_a_negative_click_turns_a_false_lesion_back_into_liver():
     hu, labels, lesion = _liver_with_lesion(-35.0)
     labels[lesion] = 2
@@ -77,6 +88,39 @@ def test_a_liver_leak_through_a_neck_is_cut_at_the_neck():
     liver = lm.data >= 1
     assert liver[body].mean() > 0.98  # the body stays
     assert liver[leak].mean() < 0.05  # the leak goes
+
+
+def _liver_and_heart(noise: float = 8.0):
+    """A liver whose flat dome leaked into a "heart" over a ~50 mm wide interface (no neck to erode through),
+    with only a 2.5 mm fat line between them."""
+    g = _grid()
+    liver = (((g[0] - 64) / 55) ** 2 + ((g[1] - 50) / 45) ** 2 + ((g[2] - 50) / 40) ** 2 <= 1) & (g[1] <= 80)
+    heart = ((g[0] - 64) ** 2 + (g[1] - 105) ** 2 + (g[2] - 50) ** 2 <= 35.0**2) & (g[1] > 80)
+    fat_line = heart & (g[1] <= 82.5)  # the diaphragm and pericardial fat
+    rng = np.random.default_rng(1)
+    hu = np.where(liver, 100.0, np.where(heart, 90.0, -80.0)) + rng.normal(0, noise, SHAPE)
+    hu[fat_line] = -40.0
+    return hu.astype(np.float32), (liver | heart).astype(np.uint8), liver, heart & ~fat_line
+
+
+def test_a_leak_without_a_neck_is_cut_along_the_fat_line():
+    hu, labels, liver, heart = _liver_and_heart()
+    lm = LabelMap(labels.copy())
+    assert liver_click(lm, hu, SP, _voxel((64, 100, 50)), positive=False) is not None
+    kept = lm.data >= 1
+    assert kept[liver].mean() > 0.98  # the liver stays
+    assert kept[heart].mean() < 0.05  # the heart goes
+
+
+def test_a_missed_part_grows_in_without_the_organ_beside_it():
+    hu, _, liver, heart = _liver_and_heart()
+    g = _grid()
+    missed = liver & (g[1] > 60)  # the model missed the dome, which borders the heart
+    lm = LabelMap((liver & ~missed).astype(np.uint8))
+    liver_click(lm, hu, SP, _voxel((64, 70, 50)), positive=True)
+    grown = lm.data >= 1
+    assert grown[missed].mean() > 0.85  # all but part of its one-voxel rim
+    assert grown[heart].mean() < 0.05  # same HU band as the liver, but behind a fat line
 
 
 def test_a_positive_liver_click_grows_the_liver_into_a_missed_part():

@@ -12,15 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import ndimage
-from scipy.spatial import cKDTree
 
 from ..io.volume import Volume
 from ..labels import bounding_box
 from . import recist
 from .location import LiverFrame
+
+if TYPE_CHECKING:  # scipy.spatial costs 0.1 s to import: `livseg segment` without a report never needs it
+    from scipy.spatial import cKDTree
 
 CONNECTIVITY = np.ones((3, 3, 3), bool)  # 26-connectivity
 COORDINATES = "DICOM patient coordinates (LPS), mm"
@@ -187,6 +190,8 @@ class LiverGeometry:
         padded = np.pad(self.thin, 1)
         shell = ndimage.binary_dilation(padded, structure=np.ones((3, 3, 3), bool)) & ~padded
         self.grid_mm = spacing * self.stride
+        from scipy.spatial import cKDTree
+
         self.surface = cKDTree((np.argwhere(shell) - 1) * self.grid_mm)
 
     def centroid_lps(self, volume: Volume) -> tuple[float, float, float] | None:
