@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from livseg_gui.edit import LabelMap
-from livseg_gui.edit.clicks import lesion_click, liver_click
+from livseg_gui.edit.clicks import extend_lesion, lesion_click, liver_click
 from livseg_gui.measure.metrics import Overlap
 
 SP = (0.8, 0.8, 2.0)
@@ -45,15 +45,39 @@ def test_one_click_finds_a_hypo_or_hyperdense_sphere(contrast):
     np.testing.assert_array_equal(lm.data, labels)
 
 
-def test_a_click_beside_a_lesion_extends_it_to_its_low_contrast_edge():
+def test_extending_a_lesion_follows_its_low_contrast_edge():
     hu, labels, lesion = _liver_with_lesion(-20.0)
     g = _grid()
     labels[lesion & (g[0] < 64)] = 2  # the model found two thirds of it
+    box, region = extend_lesion(hu, labels, SP, _voxel((68, 70, 50)))
+    out = labels.copy()
+    out[box][region] = 2
+    assert Overlap.of(out == 2, lesion).dice >= 0.85
+    assert (out[~lesion] == 2).sum() * np.prod(SP) / 1000 < 1.0  # under 1 mL outside the lesion
+
+
+def test_a_click_beside_an_isodense_lesion_extends_it_on_the_click_side_only():
+    hu, labels, lesion = _liver_with_lesion(-3.0)  # too faint for the region tools
+    g = _grid()
+    labels[lesion & (g[0] < 64)] = 2
     lm = LabelMap(labels.copy())
     change = lesion_click(lm, hu, SP, _voxel((68, 70, 50)), positive=True)
     assert change is not None and change.name == "click lesion + (extend)"
-    assert Overlap.of(lm.data == 2, lesion).dice >= 0.85
-    assert (lm.data[~lesion] == 2).sum() * np.prod(SP) / 1000 < 1.0  # under 1 mL outside the lesion
+    added = (lm.data == 2) & (labels != 2)
+    assert added[lesion].sum() > 0.5 * (lesion & (g[0] >= 64)).sum()  # most of the missed third
+    assert not added[g[0] < 60].any()  # nothing on the far side of the lesion
+
+
+def test_a_false_lesion_over_the_liver_edge_goes_back_to_liver_inside_and_background_outside():
+    hu, labels, _ = _liver_with_lesion(0.0)
+    liver = labels == 1
+    g = _grid()
+    blob = (g[0] - 64) ** 2 + (g[1] - 114) ** 2 + (g[2] - 50) ** 2 <= 10.0**2  # straddles the liver's edge at y = 114
+    labels[blob] = 2
+    lm = LabelMap(labels.copy())
+    lesion_click(lm, hu, SP, _voxel((64, 114, 50)), positive=False)
+    assert not (lm.data == 2).any()
+    assert (lm.data[blob & liver] == 1).mean() > 0.9 and (lm.data[blob & ~liver] == 0).mean() > 0.95
 
 
 def test_a_negative_click_turns_a_false_lesion_back_into_liver():

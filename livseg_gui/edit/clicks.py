@@ -8,11 +8,14 @@ a brush stroke.
   last segmentation) grown by hysteresis from the click when the net saw something there, otherwise the
   lesion's own contrast to the surrounding liver (brighter or darker), thresholded half-way, restricted
   to the liver, opened to cut thin vessel bridges, and tightened until it stays inside a local region
-  around the click; where that adds nothing, the click net (``segment.click_net``). Which goes first
-  was chosen with benchmarks/bench_clicks.py.
-- Lesion, negative click: a whole false lesion goes back to liver; on a large lesion clicked away from
-  its core, the click net redraws it from its core without the clicked part (without the net, the part
-  nearer the click than the core goes).
+  around the click. Where that adds nothing and a lesion lies within 15 mm, the click extends it out to
+  the click (a random walker, ``random_walk``, from the lesion and the click against the parenchyma
+  beyond, on the click's side only); otherwise the click net (``segment.click_net``). The order was
+  chosen with benchmarks/bench_clicks.py.
+- Lesion, negative click: a whole false lesion goes; on a large lesion clicked away from its core, the
+  click net redraws it from its core without the clicked part (without the net, the part nearer the
+  click than the core goes). Removed tumour becomes liver inside the liver's local outline and background
+  where it stuck out of it.
 - Liver, positive click: a random walker (Grady 2006, ``random_walk``) within 60 mm, from the click and
   the liver already drawn against the cores of tissue unlike both; what it gives the click, of the click's
   and the liver's HU, touching the liver in its own slice, is added.
@@ -48,6 +51,12 @@ def _roi(center, half_mm: float, spacing, shape) -> tuple[slice, slice, slice]:
     return tuple(slice(max(0, ci - h), min(n, ci + h + 1)) for ci, h, n in zip(c, half, shape))
 
 
+def _mm_from(shape, point, spacing) -> np.ndarray:
+    """Distance in mm from every voxel of a grid of ``shape`` to ``point`` (voxel indices)."""
+    g = np.ogrid[tuple(slice(0, n) for n in shape)]
+    return np.sqrt(sum(((gi - c) * s) ** 2 for gi, c, s in zip(g, point, spacing)))
+
+
 def _ball(radius_mm: float, spacing) -> np.ndarray:
     """A ball of ``radius_mm`` on the voxel grid; one voxel thick along axes coarser than the radius
     (a 1.5 mm ball must not become a 15 mm tall one on 5 mm slices)."""
@@ -79,13 +88,13 @@ class ClickEdit:
     name: str
     box: tuple[slice, slice, slice]
     region: np.ndarray  # bool, shape of the box
-    value: int
+    value: int | np.ndarray  # one label, or one per voxel of the box
     only: Callable[[np.ndarray], np.ndarray] | None = None  # which current labels may change
 
     def apply(self, lm: LabelMap) -> Change | None:
         new = lm.data[self.box].copy()
         target = self.region if self.only is None else self.region & self.only(new)
-        new[target] = self.value
+        new[target] = self.value[target] if isinstance(self.value, np.ndarray) else self.value
         return lm.apply(self.name, self.box, new)
 
 
@@ -96,7 +105,8 @@ def lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabilit
     local = np.round(np.asarray(voxel, float)).astype(int) - [s.start for s in box]
     lab = labels[box]
     liver = lab >= LIVER
-    allowed = ndimage.binary_dilation(liver, iterations=2) if liver.sum() > 1000 else np.ones_like(liver)
+    # Two voxels beyond the liver in-plane only: two 5 mm slices above the dome would be 10 mm of heart.
+    allowed = ndimage.binary_dilation(liver, structure=IN_PLANE8, iterations=2) if liver.sum() > 1000 else np.ones_like(liver)
     if probability is not None:
         p = probability.crop(box)
         if p is not None and p[tuple(local)] >= 0.15:
@@ -104,7 +114,7 @@ def lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabilit
             if region.any():
                 return box, ndimage.binary_fill_holes(region)
     img = ndimage.gaussian_filter(hu[box].astype(np.float32), sigma=2.0 / sp)  # 2 mm: CT noise is ~10-20 HU
-    dist = np.sqrt(sum(((g - c) * s) ** 2 for g, c, s in zip(np.ogrid[tuple(slice(0, n) for n in img.shape)], local, sp)))
+    dist = _mm_from(img.shape, local, sp)
     seed = float(np.median(img[dist <= 2.5]))
     # The parenchyma around it: the liver in the region (it outweighs even a large lesion), else a soft-tissue shell.
     known = lab == TUMOUR  # tumour already drawn: neither parenchyma nor evidence for this click's extent
@@ -136,7 +146,8 @@ def lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabilit
 
 def extend_lesion(hu: np.ndarray, labels: np.ndarray, spacing, voxel) -> tuple[tuple, np.ndarray] | None:
     """(box, region) extending the lesion next to a positive click out to it; None when no lesion lies within
-    EXTEND_MM of the click (then it is a new lesion: :func:`lesion_region` and the click net).
+    EXTEND_MM of the click. Tried after :func:`lesion_region`, which finds a lesion with visible contrast
+    whole (also one the model found only a fragment of).
 
     A click just outside a lesion says "it goes on to here": a random walker (:mod:`.random_walk`) from the
     lesion and the click against the parenchyma beyond them (farther than 1.5x the click's distance to the
@@ -156,29 +167,31 @@ def extend_lesion(hu: np.ndarray, labels: np.ndarray, spacing, voxel) -> tuple[t
     d = float(to_tumour[tuple(local)])
     if d > EXTEND_MM:
         return None
-    comp, _ = ndimage.label(tumour, structure=STRUCT26)
-    pts = np.argwhere(tumour)
-    nearest = comp[tuple(pts[np.argmin((((pts - local) * sp) ** 2).sum(1))])]
-    lesion = comp == nearest
-    # The walk's box: the lesion's part within reach plus a margin beyond the click.
-    box = _roi(ijk, 1.5 * d + 3.0 + EXTEND_MM, sp, labels.shape)
+    # The lesion and its core from a wide region (a large lesion's core lies far from the click) ...
+    wide = _roi(ijk, LESION_ROI_MM, sp, labels.shape)
+    comp, _ = ndimage.label(labels[wide] == TUMOUR, structure=STRUCT26)
+    pts = np.argwhere(comp > 0)
+    lesion = comp == comp[tuple(pts[np.argmin((((pts - (ijk - [s.start for s in wide])) * sp) ** 2).sum(1))])]
+    depth = ndimage.distance_transform_edt(np.pad(lesion, 1), sampling=sp)[1:-1, 1:-1, 1:-1]
+    core = np.array(np.unravel_index(int(np.argmax(depth)), depth.shape)) + [s.start for s in wide]
+    # ... the walk only where the region can grow: its seeds reach 1.5 d + 3 mm beyond the click.
+    box = _roi(ijk, 1.5 * d + 8.0, sp, labels.shape)
     lab = labels[box]
     local = ijk - [s.start for s in box]
-    lesion_box = _in_box(near, lesion, box)
-    g = np.ogrid[tuple(slice(0, n) for n in lab.shape)]
-    to_click = np.sqrt(sum(((gi - c) * s) ** 2 for gi, c, s in zip(g, local, sp)))
+    lesion_box = _in_box(wide, lesion, box)
+    to_click = _mm_from(lab.shape, local, sp)
     fg = lesion_box | (to_click <= max(sp.min(), min(3.0, d / 2)))
     beyond = ndimage.distance_transform_edt(~fg, sampling=sp) > 1.5 * d + 3.0
     seeds = np.zeros(lab.shape, np.int8)
-    seeds[(lab == BACKGROUND) | ((lab == LIVER) & beyond) | ((lab == TUMOUR) & ~lesion_box)] = 2
+    faces = np.ones(lab.shape, bool)
+    faces[1:-1, 1:-1, 1:-1] = False  # the box's own faces, where the walk is cut off: parenchyma out there
+    seeds[(lab == BACKGROUND) | ((lab == LIVER) & (beyond | faces)) | ((lab == TUMOUR) & ~lesion_box)] = 2
     seeds[fg & (lab >= LIVER)] = 1
     img = ndimage.gaussian_filter(hu[box].astype(np.float32), sigma=1.0 / sp)
     walk = random_walk(img, np.ones(lab.shape, bool), seeds, sp) > 0.5
     # Only on the click's side of the lesion (nearer the click than the lesion's core): elsewhere the walk
     # also widens the lesion's whole rim where its edge is faint, which the click did not ask for.
-    depth = ndimage.distance_transform_edt(np.pad(lesion_box, 1), sampling=sp)[1:-1, 1:-1, 1:-1]
-    core = np.unravel_index(int(np.argmax(depth)), depth.shape)
-    to_core = np.sqrt(sum(((gi - c) * s) ** 2 for gi, c, s in zip(g, core, sp)))
+    to_core = _mm_from(lab.shape, core - [s.start for s in box], sp)
     region = _component_at((walk & (to_click < to_core) | fg) & (lab >= LIVER), local, sp) & (lab == LIVER)
     return (box, region) if region.any() else None
 
@@ -200,7 +213,7 @@ def learned_lesion_region(click_net, hu: np.ndarray, labels: np.ndarray, spacing
         return box, mask
     liver = labels[box] >= LIVER
     if liver.sum() > 1000:
-        mask &= ndimage.binary_dilation(liver, iterations=2)
+        mask &= ndimage.binary_dilation(liver, structure=IN_PLANE8, iterations=2)
     local = ijk - [s.start for s in box]
     return box, ndimage.binary_fill_holes(_component_at(mask, local, np.asarray(spacing, float)))
 
@@ -215,17 +228,16 @@ def plan_lesion_click(labels: np.ndarray, hu: np.ndarray, spacing, voxel, positi
     """
     check_voxel(voxel, labels.shape)
     if positive:
-        extended = extend_lesion(hu, labels, spacing, voxel)
-        if extended is not None:
-            return ClickEdit("click lesion + (extend)", *extended, TUMOUR)
-        tries = [lambda: lesion_region(hu, labels, spacing, voxel, probability)]
+        # Beside a lesion whose edge the region tools cannot see (an isodense part), the click extends it.
+        tries = [("click lesion +", lambda: lesion_region(hu, labels, spacing, voxel, probability)),
+                 ("click lesion + (extend)", lambda: extend_lesion(hu, labels, spacing, voxel))]
         if click_net is not None:
             learned = lambda: learned_lesion_region(click_net, hu, labels, spacing, voxel)  # noqa: E731
-            tries.insert(0 if learned_first else 1, learned)
-        for attempt in tries:
-            box, region = attempt()
-            if (region & (labels[box] != TUMOUR)).any():  # it adds something
-                return ClickEdit("click lesion +", box, region, TUMOUR)
+            tries.insert(0 if learned_first else 2, ("click lesion +", learned))
+        for name, attempt in tries:
+            found = attempt()
+            if found is not None and (found[1] & (labels[found[0]] != TUMOUR)).any():  # it adds something
+                return ClickEdit(name, *found, TUMOUR)
         return None
     ijk = tuple(np.round(np.asarray(voxel, float)).astype(int))
     if labels[ijk] != TUMOUR:
@@ -245,7 +257,7 @@ def plan_lesion_click(labels: np.ndarray, hu: np.ndarray, spacing, voxel, positi
     to_core = np.sqrt((((pts - core) * sp) ** 2).sum(1)).reshape(part.shape)
     # A click at a lesion's middle means "no lesion here": all of it goes. With the click net, only a click on
     # the core itself does; elsewhere the net decides what stays (a merged false part is often widest there).
-    core_zone = 2 * sp.max() if click_net is not None else 0.5 * depth.max() + 2 * sp.max()
+    core_zone = 2 * sp[:2].max() if click_net is not None else 0.5 * depth.max() + 2 * sp.max()
     whole = part.sum() * np.prod(sp) / 1000.0 < 1.0 or to_core[tuple(local)] < core_zone
     region = part if whole else part & (to_click < to_core)
     if not whole and click_net is not None:
@@ -254,7 +266,31 @@ def plan_lesion_click(labels: np.ndarray, hu: np.ndarray, spacing, voxel, positi
                                           negative=np.array(ijk)[None]), box)
         if not kept[tuple(local)] and kept[tuple(core)]:
             region = part & ~kept
-    return ClickEdit("click lesion -", box, region, LIVER, only=lambda cur: cur == TUMOUR)
+    return ClickEdit("click lesion -", box, region, _liver_or_background(labels, box, sp),
+                     only=lambda cur: cur == TUMOUR)
+
+
+def _liver_or_background(labels: np.ndarray, box, spacing: np.ndarray, reach_mm: float = 30.0) -> np.ndarray:
+    """What removed tumour in ``box`` goes back to: liver inside the liver's local outline (in each slice, the
+    convex hull of the liver within ``reach_mm`` of the box), background where it stuck out of the liver."""
+    from scipy.spatial import Delaunay  # imported here: only a negative lesion click needs it
+
+    pad = np.ceil(reach_mm / spacing).astype(int)
+    pad[2] = 0
+    near = tuple(slice(max(0, b.start - p), min(n, b.stop + p)) for b, p, n in zip(box, pad, labels.shape))
+    liver = labels[near] == LIVER
+    edge = liver & ~ndimage.binary_erosion(liver, structure=IN_PLANE8)  # the hull of a slice is its outline's
+    offset = np.array([b.start - q.start for b, q in zip(box, near)])
+    shape = tuple(b.stop - b.start for b in box)
+    out = np.full(shape, BACKGROUND, np.uint8)
+    query = np.indices(shape[:2]).reshape(2, -1).T + offset[:2]
+    for k in range(shape[2]):
+        pts = np.argwhere(edge[:, :, k + offset[2]])
+        if len(pts) < 3 or np.linalg.matrix_rank(pts - pts[0]) < 2:
+            continue
+        inside = Delaunay(pts).find_simplex(query) >= 0
+        out[:, :, k][inside.reshape(shape[:2])] = LIVER
+    return out
 
 
 def _in_box(src_box, src: np.ndarray, box) -> np.ndarray:
@@ -338,7 +374,7 @@ def grow_along_edges(hu: np.ndarray, labels: np.ndarray, spacing, local) -> np.n
     free, liver = thin == BACKGROUND, thin >= LIVER
     at = tuple(np.minimum(np.asarray(local) // step, np.array(free.shape) - 1))
     free[at] = True
-    to_click = np.sqrt(sum(((gi - c) * s) ** 2 for gi, c, s in zip(np.ogrid[tuple(slice(0, n) for n in free.shape)], at, ssp)))
+    to_click = _mm_from(free.shape, at, ssp)
     near = free & (to_click <= 3.0 + 1e-6)
     vals = img[to_click <= 6.0]
     mu = float(np.median(vals))
@@ -398,8 +434,7 @@ def leak_along_edges(liver: np.ndarray, hu: np.ndarray, spacing, local) -> np.nd
     if not small[at]:
         return None
     depth = ndimage.distance_transform_edt(np.pad(small, 1), sampling=ssp)[1:-1, 1:-1, 1:-1]
-    g = np.ogrid[tuple(slice(0, n) for n in small.shape)]
-    to_click = np.sqrt(sum(((gi - c) * s) ** 2 for gi, c, s in zip(g, at, ssp)))
+    to_click = _mm_from(small.shape, at, ssp)
     seeds = np.zeros(small.shape, np.int8)
     # The click's own structure reaches about its depth around it: the liver's core is sought beyond that.
     core = small & (depth >= 0.5 * depth.max()) & (to_click > 1.5 * depth[at] + 10.0)

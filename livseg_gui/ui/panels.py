@@ -15,9 +15,9 @@ TOOL_TIPS = {
     "erase": "Erase with a round brush",
     "threshold": "Paint only voxels inside the HU range",
     "sphere": "Paint a 3-D ball",
-    "click": "One click: with Tumour, segments the lesion under the click in 3-D; with Liver, grows the liver "
-             "into the clicked region. Shift+click or right-click removes: a false lesion, or a liver leak cut at its "
-             "narrowest neck",
+    "click": "One click: with Tumour, segments the lesion under the click in 3-D (beside a lesion, extends it to "
+             "the click); with Liver, grows the liver into the missed part. Shift+click or right-click removes: a "
+             "false lesion, or a liver leak (heart, stomach) cut along the fat line or at its neck",
 }
 
 
