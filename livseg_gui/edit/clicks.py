@@ -171,9 +171,11 @@ def extend_lesion(hu: np.ndarray, labels: np.ndarray, spacing, voxel) -> tuple[t
     wide = _roi(ijk, LESION_ROI_MM, sp, labels.shape)
     comp, _ = ndimage.label(labels[wide] == TUMOUR, structure=STRUCT26)
     pts = np.argwhere(comp > 0)
-    lesion = comp == comp[tuple(pts[np.argmin((((pts - (ijk - [s.start for s in wide])) * sp) ** 2).sum(1))])]
-    depth = ndimage.distance_transform_edt(np.pad(lesion, 1), sampling=sp)[1:-1, 1:-1, 1:-1]
-    core = np.array(np.unravel_index(int(np.argmax(depth)), depth.shape)) + [s.start for s in wide]
+    label = comp[tuple(pts[np.argmin((((pts - (ijk - [s.start for s in wide])) * sp) ** 2).sum(1))])]
+    lesion = comp == label
+    obj = ndimage.find_objects(comp)[label - 1]
+    depth = ndimage.distance_transform_edt(np.pad(lesion[obj], 1), sampling=sp)[1:-1, 1:-1, 1:-1]
+    core = np.array(np.unravel_index(int(np.argmax(depth)), depth.shape)) + [o.start + s.start for o, s in zip(obj, wide)]
     # ... the walk only where the region can grow: its seeds reach 1.5 d + 3 mm beyond the click.
     box = _roi(ijk, 1.5 * d + 8.0, sp, labels.shape)
     lab = labels[box]
@@ -273,7 +275,7 @@ def plan_lesion_click(labels: np.ndarray, hu: np.ndarray, spacing, voxel, positi
 def _liver_or_background(labels: np.ndarray, box, spacing: np.ndarray, reach_mm: float = 30.0) -> np.ndarray:
     """What removed tumour in ``box`` goes back to: liver inside the liver's local outline (in each slice, the
     convex hull of the liver within ``reach_mm`` of the box), background where it stuck out of the liver."""
-    from scipy.spatial import Delaunay  # imported here: only a negative lesion click needs it
+    from scipy.spatial import ConvexHull  # imported here: only a negative lesion click needs it
 
     pad = np.ceil(reach_mm / spacing).astype(int)
     pad[2] = 0
@@ -288,7 +290,8 @@ def _liver_or_background(labels: np.ndarray, box, spacing: np.ndarray, reach_mm:
         pts = np.argwhere(edge[:, :, k + offset[2]])
         if len(pts) < 3 or np.linalg.matrix_rank(pts - pts[0]) < 2:
             continue
-        inside = Delaunay(pts).find_simplex(query) >= 0
+        hull = ConvexHull(pts).equations  # rows (a, b, c): a x + b y + c <= 0 inside
+        inside = (query @ hull[:, :2].T + hull[:, 2] <= 1e-9).all(axis=1)
         out[:, :, k][inside.reshape(shape[:2])] = LIVER
     return out
 
