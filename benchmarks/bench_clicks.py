@@ -138,7 +138,8 @@ def main() -> None:
                 kind = "synthetic lesion" if r["synthetic"] else "lesion"
                 ring = ndimage.binary_dilation(lesion[region], iterations=3) & ~lesion[region] & (case.labels[region] == 1)
                 contrast = np.median(vol.array[lesion]) - (np.median(vol.array[region][ring]) if ring.any() else np.nan)
-                print(f"{ref.name} {kind} {i} ({lesion.sum() * vol.voxel_volume_ml:.1f} mL, {contrast:+.0f} HU): Dice {' -> '.join(f'{d:.2f}' for d in r['dices'])}; "
+                print(f"{ref.name} {kind} {i} ({lesion.sum() * vol.voxel_volume_ml:.1f} mL, {contrast:+.0f} HU): "
+                      f"Dice {' -> '.join(f'{d:.2f}' for d in r['dices'])}; "
                       f"clicks to 0.80: {r['clicks'] if r['clicks'] is not None else '>5'}; "
                       f"latency {', '.join(f'{1000 * t:.0f}' for t in r['latencies']) or '-'} ms")
         whole = tuple(slice(0, n) for n in vol.shape)
