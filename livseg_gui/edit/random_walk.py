@@ -36,8 +36,8 @@ def random_walk(img: np.ndarray, domain: np.ndarray, seeds: np.ndarray, spacing,
     """Probability of label 1 (float32, 0 outside ``domain``); ``seeds``: 0 unknown, 1 or 2 (inside ``domain``).
 
     Edge weights are exp(-(d / s)^2) with d the smoothed HU difference between neighbours and s three times
-    its robust spread over the domain, at least MIN_SCALE_HU (noise passes, an organ boundary does not). Solved by Jacobi-
-    preconditioned conjugate gradients.
+    its robust spread over the domain, at least MIN_SCALE_HU (noise passes, an organ boundary does not).
+    Solved by Jacobi-preconditioned conjugate gradients.
     """
     sp = np.asarray(spacing, float)
     n = int(domain.sum())
