@@ -180,26 +180,34 @@ def compare_studies(prior: str | Path, current, prior_labels: str | Path | None 
 
 
 def plan_click(labels, volume: Volume, voxel, target: str, positive: bool, probability=None, click_net=None,
-               learned_first: bool | None = None):
+               learned_first: bool | None = None, previous=()):
     """What one click of the click tool (GUI or `livseg refine`) would change: a
     :class:`~livseg_gui.edit.clicks.ClickEdit` or None. ``labels`` is the current uint8 array, only read.
 
     ``target`` is "tumour" or "liver"; ``click_net`` the learned lesion-click net
     (:func:`~livseg_gui.segment.models.load_click_net`), or None for the classical tools alone;
-    ``learned_first`` overrides which a positive lesion click tries first (see ``edit.clicks.LEARNED_FIRST``).
+    ``learned_first`` overrides which a positive lesion click tries first (see ``edit.clicks.LEARNED_FIRST``);
+    ``previous`` are the clicks behind the current labels (``LabelMap.clicks()``). The edit carries this click,
+    so the undo history remembers it.
     """
     from .edit.clicks import LEARNED_FIRST, plan_lesion_click, plan_liver_click
+    from .edit.labelmap import Click
 
     if target == "tumour":
-        return plan_lesion_click(labels, volume.array, volume.spacing, voxel, positive, probability, click_net,
-                                 LEARNED_FIRST if learned_first is None else learned_first)
-    if target == "liver":
-        return plan_liver_click(labels, volume.array, volume.spacing, voxel, positive)
-    raise ValueError(f"unknown click target {target!r} (tumour or liver)")
+        edit = plan_lesion_click(labels, volume.array, volume.spacing, voxel, positive, probability, click_net,
+                                 LEARNED_FIRST if learned_first is None else learned_first, previous)
+    elif target == "liver":
+        edit = plan_liver_click(labels, volume.array, volume.spacing, voxel, positive)
+    else:
+        raise ValueError(f"unknown click target {target!r} (tumour or liver)")
+    if edit is not None:
+        edit.click = Click(tuple(int(round(float(v))) for v in voxel), target, positive)
+    return edit
 
 
 def apply_click(labels, volume: Volume, voxel, target: str, positive: bool, probability=None, click_net=None,
                 learned_first: bool | None = None):
     """:func:`plan_click` on a :class:`~livseg_gui.edit.labelmap.LabelMap`, applied as one undoable change (or None)."""
-    edit = plan_click(labels.data, volume, voxel, target, positive, probability, click_net, learned_first)
+    edit = plan_click(labels.data, volume, voxel, target, positive, probability, click_net, learned_first,
+                      labels.clicks())
     return edit.apply(labels) if edit is not None else None

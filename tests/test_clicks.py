@@ -80,6 +80,35 @@ def test_a_false_lesion_over_the_liver_edge_goes_back_to_liver_inside_and_backgr
     assert (lm.data[blob & liver] == 1).mean() > 0.9 and (lm.data[blob & ~liver] == 0).mean() > 0.95
 
 
+def test_a_negative_click_trims_what_a_positive_click_overgrew_and_keeps_its_lesion():
+    from livseg_gui.edit.labelmap import Click
+    from livseg_gui.io.volume import Volume
+    from livseg_gui.workflow import apply_click
+
+    hu, labels, lesion = _liver_with_lesion(-35.0)
+    g = _grid()
+    overgrown = ((g[0] - 60) ** 2 + (g[1] - 100) ** 2 + (g[2] - 50) ** 2 <= 18.0**2) & (labels == 1)
+    grown = labels.copy()
+    grown[lesion | overgrown] = 2
+    vol = Volume.__new__(Volume)  # the click tools read only the CT and its spacing
+    vol.array, vol.affine = hu, np.diag([*SP, 1.0])
+    negative = _voxel((60, 100, 50))  # the middle of the false part
+    results = {}
+    for remembered in (True, False):
+        lm = LabelMap(labels.copy())
+        click = Click(tuple(int(round(v)) for v in _voxel((60, 70, 50))), "tumour", True) if remembered else None
+        lm.apply("click lesion +", tuple(slice(0, n) for n in SHAPE), grown, click=click)  # the positive click's result
+        change = apply_click(lm, vol, negative, "tumour", positive=False)
+        assert change is not None and change.click.positive is False
+        results[remembered] = (lm.data == 2)[lesion].mean()
+        if remembered:
+            assert (lm.data == 2)[overgrown & ~lesion].mean() < 0.3  # the false part goes
+        assert len(lm.clicks()) == (2 if remembered else 1)
+        lm.undo()
+        assert len(lm.clicks()) == (1 if remembered else 0)  # undo forgets the click
+    assert results[True] > 0.9 and results[False] < 0.5  # without the positive click, all of it goes
+
+
 def test_a_negative_click_turns_a_false_lesion_back_into_liver():
     hu, labels, lesion = _liver_with_lesion(-35.0)
     labels[lesion] = 2

@@ -27,14 +27,14 @@ a brush stroke.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
 
 from ..labels import BACKGROUND, LIVER, TUMOUR
-from .labelmap import Change, LabelMap
+from .labelmap import Change, Click, LabelMap
 from .random_walk import random_walk
 
 LESION_ROI_MM = 60.0  # half-size of the region a lesion click looks at: lesions up to ~10 cm
@@ -90,12 +90,13 @@ class ClickEdit:
     region: np.ndarray  # bool, shape of the box
     value: int | np.ndarray  # one label, or one per voxel of the box
     only: Callable[[np.ndarray], np.ndarray] | None = None  # which current labels may change
+    click: Click | None = None  # recorded with the change, so later clicks can build on it
 
     def apply(self, lm: LabelMap) -> Change | None:
         new = lm.data[self.box].copy()
         target = self.region if self.only is None else self.region & self.only(new)
         new[target] = self.value[target] if isinstance(self.value, np.ndarray) else self.value
-        return lm.apply(self.name, self.box, new)
+        return lm.apply(self.name, self.box, new, click=self.click)
 
 
 def lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probability=None) -> tuple[tuple, np.ndarray]:
@@ -221,12 +222,13 @@ def learned_lesion_region(click_net, hu: np.ndarray, labels: np.ndarray, spacing
 
 
 def plan_lesion_click(labels: np.ndarray, hu: np.ndarray, spacing, voxel, positive: bool = True, probability=None,
-                      click_net=None, learned_first: bool = LEARNED_FIRST) -> ClickEdit | None:
+                      click_net=None, learned_first: bool = LEARNED_FIRST, previous: Sequence[Click] = ()) -> ClickEdit | None:
     """Add the lesion under a positive click, or remove (part of) the false lesion under a negative one.
 
     A positive click tries the classical region (the tumour net's probability, else the lesion's contrast)
     and, where that finds nothing new, the click net (:class:`~livseg_gui.segment.click_net.ClickNet`);
-    ``learned_first`` swaps the order (compared in benchmarks/bench_clicks.py).
+    ``learned_first`` swaps the order (compared in benchmarks/bench_clicks.py). ``previous`` are the clicks
+    behind the current labels (``LabelMap.clicks``): a negative click keeps what earlier positive clicks asked for.
     """
     check_voxel(voxel, labels.shape)
     if positive:
@@ -257,6 +259,19 @@ def plan_lesion_click(labels: np.ndarray, hu: np.ndarray, spacing, voxel, positi
     pts = np.indices(part.shape).reshape(3, -1).T
     to_click = np.sqrt((((pts - local) * sp) ** 2).sum(1)).reshape(part.shape)
     to_core = np.sqrt((((pts - core) * sp) ** 2).sum(1)).reshape(part.shape)
+    kept_clicks = [np.array(c.voxel) - [b.start for b in box] for c in previous if c.target == "tumour" and c.positive]
+    kept_clicks = [k for k in kept_clicks if _inside(part, k) and np.sqrt((((k - local) * sp) ** 2).sum()) > 3.0]
+    if kept_clicks:
+        # Earlier positive clicks made this lesion: the negative click trims it, and a random walker inside it
+        # decides which part goes with which click (along its faint inner edges where it has any).
+        seeds = np.zeros(part.shape, np.int8)
+        for k in kept_clicks:
+            seeds[part & (_mm_from(part.shape, k, sp) <= 3.0)] = 1
+        seeds[part & (_mm_from(part.shape, local, sp) <= 3.0)] = 2
+        img = ndimage.gaussian_filter(hu[box].astype(np.float32), sigma=1.0 / sp)
+        region = _component_at(part & (random_walk(img, part, seeds, sp) < 0.5), local, sp)
+        return ClickEdit("click lesion -", box, region, _liver_or_background(labels, box, sp),
+                         only=lambda cur: cur == TUMOUR)
     # A click at a lesion's middle means "no lesion here": all of it goes. With the click net, only a click on
     # the core itself does; elsewhere the net decides what stays (a merged false part is often widest there).
     core_zone = 2 * sp[:2].max() if click_net is not None else 0.5 * depth.max() + 2 * sp.max()
@@ -294,6 +309,10 @@ def _liver_or_background(labels: np.ndarray, box, spacing: np.ndarray, reach_mm:
         inside = (query @ hull[:, :2].T + hull[:, 2] <= 1e-9).all(axis=1)
         out[:, :, k][inside.reshape(shape[:2])] = LIVER
     return out
+
+
+def _inside(mask: np.ndarray, ijk: np.ndarray) -> bool:
+    return bool(np.all(ijk >= 0) and np.all(ijk < mask.shape) and mask[tuple(ijk)])
 
 
 def _in_box(src_box, src: np.ndarray, box) -> np.ndarray:

@@ -26,6 +26,7 @@ class Change:
     changed_bits: np.ndarray  # packbits of the changed-voxel mask within box, in Fortran (memory) order
     values: np.ndarray  # uint8 values at changed voxels in that order (old before undo, new after)
     touched_liver: bool
+    click: Click | None = None  # the click tool's click that made it: later clicks build on it, undo forgets it
 
     @property
     def nbytes(self) -> int:
@@ -37,9 +38,19 @@ class Change:
         return np.unpackbits(self.changed_bits, count=n).astype(bool).reshape(self.shape, order="F")
 
     @classmethod
-    def record(cls, name: str, box: Box, before: np.ndarray, diff: np.ndarray, touched_liver: bool) -> Change:
+    def record(cls, name: str, box: Box, before: np.ndarray, diff: np.ndarray, touched_liver: bool,
+               click: Click | None = None) -> Change:
         return cls(name, box, before.shape, np.packbits(diff.ravel(order="F")), masked(before, diff).copy(),
-                   touched_liver)
+                   touched_liver, click)
+
+
+@dataclass(frozen=True)
+class Click:
+    """One click of the click tool: canonical voxel, label ("tumour" or "liver") and direction."""
+
+    voxel: tuple[int, int, int]
+    target: str
+    positive: bool
 
 
 def masked(region: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -80,8 +91,9 @@ class LabelMap:
         return sum(c.nbytes for c in self.undo_stack) + sum(c.nbytes for c in self.redo_stack)
 
     # -- changing -------------------------------------------------------------------------
-    def apply(self, name: str, box: Box, new: np.ndarray) -> Change | None:
-        """Replace ``data[box]`` by ``new``, recording the difference. Returns None if nothing changed."""
+    def apply(self, name: str, box: Box, new: np.ndarray, click: Click | None = None) -> Change | None:
+        """Replace ``data[box]`` by ``new``, recording the difference (and the ``click`` that asked for it).
+        Returns None if nothing changed."""
         old = self.data[box]
         diff = old != new
         if not diff.any():
@@ -91,7 +103,7 @@ class LabelMap:
         new_values = masked(new, diff)
         old_values = masked(old, diff)
         touched_liver = bool(((old_values == BACKGROUND) != (new_values == BACKGROUND)).any())
-        change = Change.record(name, box, old, diff, touched_liver)
+        change = Change.record(name, box, old, diff, touched_liver, click)
         old.T[diff.T] = new_values
         if self._group is not None:
             self._group.append(change)
@@ -154,6 +166,10 @@ class LabelMap:
         current = masked(region, m).copy()
         region.T[m.T] = change.values
         change.values = current
+
+    def clicks(self) -> list[Click]:
+        """The click tool's clicks behind the current labels, oldest first (an undone click is not among them)."""
+        return [c.click for c in self.undo_stack if c.click is not None]
 
     def undo(self) -> Change | None:
         return self._move(self.undo_stack, self.redo_stack)

@@ -65,8 +65,9 @@ class EditActions:
         # Planned in a worker (the learned net takes a few hundred ms) and applied here as one undo step;
         # the labels it reads cannot change meanwhile: edits and opening wait while a job runs.
         doc, models = self.document, self.models
-        labels, prob = doc.labels.data, doc.tumour_probability
-        self._start_job(lambda w: plan_click(labels, doc.volume, voxel, target, positive, prob, models.click_net()),
+        labels, prob, previous = doc.labels.data, doc.tumour_probability, doc.labels.clicks()
+        self._start_job(lambda w: plan_click(labels, doc.volume, voxel, target, positive, prob, models.click_net(),
+                                             previous=previous),
                         self._click_planned, self._click_failed, "Segmenting at the click...")
 
     def _click_planned(self, edit) -> None:
