@@ -12,10 +12,11 @@ a brush stroke.
   the click (a random walker, ``random_walk``, from the lesion and the click against the parenchyma
   beyond, on the click's side only); otherwise the click net (``segment.click_net``). The order was
   chosen with benchmarks/bench_clicks.py.
-- Lesion, negative click: a whole false lesion goes; on a large lesion clicked away from its core, the
-  click net redraws it from its core without the clicked part (without the net, the part nearer the
-  click than the core goes). Removed tumour becomes liver inside the liver's local outline and background
-  where it stuck out of it.
+- Lesion, negative click: on a lesion that earlier positive clicks made (``LabelMap.clicks``), a random
+  walker inside it between those clicks and this one decides what goes. Otherwise a whole false lesion
+  goes; on a large lesion clicked away from its core, the click net redraws it from its core without the
+  clicked part (without the net, the part nearer the click than the core goes). Removed tumour becomes
+  liver inside the liver's local outline and background where it stuck out of it.
 - Liver, positive click: a random walker (Grady 2006, ``random_walk``) within 60 mm, from the click and
   the liver already drawn against the cores of tissue unlike both; what it gives the click, of the click's
   and the liver's HU, touching the liver in its own slice, is added.
