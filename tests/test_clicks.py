@@ -107,6 +107,12 @@ def test_a_negative_click_trims_what_a_positive_click_overgrew_and_keeps_its_les
         lm.undo()
         assert len(lm.clicks()) == (1 if remembered else 0)  # undo forgets the click
     assert results[True] > 0.9 and results[False] < 0.5  # without the positive click, all of it goes
+    lm = LabelMap(labels.copy())
+    lm.apply("click lesion +", tuple(slice(0, n) for n in SHAPE), grown, click=Click((1, 2, 3), "tumour", True))
+    lm.replace_all("segmentation", labels)  # a new segmentation: the clicks before it no longer apply
+    assert lm.clicks() == []
+    lm.undo()
+    assert lm.clicks() == [Click((1, 2, 3), "tumour", True)]
 
 
 def test_a_negative_click_turns_a_false_lesion_back_into_liver():

@@ -27,6 +27,7 @@ class Change:
     values: np.ndarray  # uint8 values at changed voxels in that order (old before undo, new after)
     touched_liver: bool
     click: Click | None = None  # the click tool's click that made it: later clicks build on it, undo forgets it
+    replaced_all: bool = False  # a new segmentation or a loaded mask: the clicks before it no longer apply
 
     @property
     def nbytes(self) -> int:
@@ -158,7 +159,10 @@ class LabelMap:
         if not boxes:
             return None
         box = tuple(slice(min(b[a].start for b in boxes), max(b[a].stop for b in boxes)) for a in range(3))
-        return self.apply(name, box, new[box])
+        change = self.apply(name, box, new[box])
+        if change is not None:
+            change.replaced_all = True
+        return change
 
     def _swap(self, change: Change) -> None:
         region = self.data[change.box]
@@ -168,8 +172,15 @@ class LabelMap:
         change.values = current
 
     def clicks(self) -> list[Click]:
-        """The click tool's clicks behind the current labels, oldest first (an undone click is not among them)."""
-        return [c.click for c in self.undo_stack if c.click is not None]
+        """The click tool's clicks behind the current labels, oldest first: none undone, none from before the
+        last whole replacement (a new segmentation or a loaded mask)."""
+        found = []
+        for change in reversed(self.undo_stack):
+            if change.replaced_all:
+                break
+            if change.click is not None:
+                found.append(change.click)
+        return found[::-1]
 
     def undo(self) -> Change | None:
         return self._move(self.undo_stack, self.redo_stack)
