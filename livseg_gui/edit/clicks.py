@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from ..labels import BACKGROUND, LIVER, TUMOUR
+from ..labels import BACKGROUND, LIVER, TUMOUR, bounding_box
 from .labelmap import Change, Click, LabelMap
 from .random_walk import random_walk
 
@@ -56,6 +56,11 @@ def _mm_from(shape, point, spacing) -> np.ndarray:
     """Distance in mm from every voxel of a grid of ``shape`` to ``point`` (voxel indices)."""
     g = np.ogrid[tuple(slice(0, n) for n in shape)]
     return np.sqrt(sum(((gi - c) * s) ** 2 for gi, c, s in zip(g, point, spacing)))
+
+
+def _depth(mask: np.ndarray, spacing) -> np.ndarray:
+    """Distance (mm) of each voxel of ``mask`` to its border, the box's edge counting as border."""
+    return ndimage.distance_transform_edt(np.pad(mask, 1), sampling=spacing)[1:-1, 1:-1, 1:-1]
 
 
 def _ball(radius_mm: float, spacing) -> np.ndarray:
@@ -171,12 +176,9 @@ def extend_lesion(hu: np.ndarray, labels: np.ndarray, spacing, voxel) -> tuple[t
         return None
     # The lesion and its core from a wide region (a large lesion's core lies far from the click) ...
     wide = _roi(ijk, LESION_ROI_MM, sp, labels.shape)
-    comp, _ = ndimage.label(labels[wide] == TUMOUR, structure=STRUCT26)
-    pts = np.argwhere(comp > 0)
-    label = comp[tuple(pts[np.argmin((((pts - (ijk - [s.start for s in wide])) * sp) ** 2).sum(1))])]
-    lesion = comp == label
-    obj = ndimage.find_objects(comp)[label - 1]
-    depth = ndimage.distance_transform_edt(np.pad(lesion[obj], 1), sampling=sp)[1:-1, 1:-1, 1:-1]
+    lesion = _component_at(labels[wide] == TUMOUR, ijk - [s.start for s in wide], sp, search_mm=np.inf)
+    obj = bounding_box(lesion)
+    depth = _depth(lesion[obj], sp)
     core = np.array(np.unravel_index(int(np.argmax(depth)), depth.shape)) + [o.start + s.start for o, s in zip(obj, wide)]
     # ... the walk only where the region can grow: its seeds reach 1.5 d + 3 mm beyond the click.
     box = _roi(ijk, 1.5 * d + 8.0, sp, labels.shape)
@@ -254,36 +256,34 @@ def plan_lesion_click(labels: np.ndarray, hu: np.ndarray, spacing, voxel, positi
     obj = ndimage.find_objects(comp)[comp[at] - 1]
     box = tuple(slice(o.start + s.start, o.stop + s.start) for o, s in zip(obj, near))
     part = comp[obj] == comp[at]
-    depth = ndimage.distance_transform_edt(np.pad(part, 1), sampling=sp)[1:-1, 1:-1, 1:-1]
-    core = np.array(np.unravel_index(int(np.argmax(depth)), part.shape))
     local = np.array(ijk) - [s.start for s in box]
-    pts = np.indices(part.shape).reshape(3, -1).T
-    to_click = np.sqrt((((pts - local) * sp) ** 2).sum(1)).reshape(part.shape)
-    to_core = np.sqrt((((pts - core) * sp) ** 2).sum(1)).reshape(part.shape)
+    to_click = _mm_from(part.shape, local, sp)
     kept_clicks = [np.array(c.voxel) - [b.start for b in box] for c in previous if c.target == "tumour" and c.positive]
-    kept_clicks = [k for k in kept_clicks if _inside(part, k) and np.sqrt((((k - local) * sp) ** 2).sum()) > 3.0]
+    kept_clicks = [k for k in kept_clicks if _inside(part, k) and to_click[tuple(k)] > 3.0]
     if kept_clicks:
         # Earlier positive clicks made this lesion: the negative click trims it, and a random walker inside it
         # decides which part goes with which click (along its faint inner edges where it has any).
         seeds = np.zeros(part.shape, np.int8)
         for k in kept_clicks:
             seeds[part & (_mm_from(part.shape, k, sp) <= 3.0)] = 1
-        seeds[part & (_mm_from(part.shape, local, sp) <= 3.0)] = 2
+        seeds[part & (to_click <= 3.0)] = 2
         img = ndimage.gaussian_filter(hu[box].astype(np.float32), sigma=1.0 / sp)
         region = _component_at(part & (random_walk(img, part, seeds, sp) < 0.5), local, sp)
-        return ClickEdit("click lesion -", box, region, _liver_or_background(labels, box, sp),
-                         only=lambda cur: cur == TUMOUR)
-    # A click at a lesion's middle means "no lesion here": all of it goes. With the click net, only a click on
-    # the core itself does; elsewhere the net decides what stays (a merged false part is often widest there).
-    core_zone = 2 * sp[:2].max() if click_net is not None else 0.5 * depth.max() + 2 * sp.max()
-    whole = part.sum() * np.prod(sp) / 1000.0 < 1.0 or to_core[tuple(local)] < core_zone
-    region = part if whole else part & (to_click < to_core)
-    if not whole and click_net is not None:
-        # The net redraws the lesion from its core (positive) and the click (negative); what it leaves out goes.
-        kept = _in_box(*click_net.segment(hu, sp, labels, positive=(core + [s.start for s in box])[None],
-                                          negative=np.array(ijk)[None]), box)
-        if not kept[tuple(local)] and kept[tuple(core)]:
-            region = part & ~kept
+    else:
+        depth = _depth(part, sp)
+        core = np.array(np.unravel_index(int(np.argmax(depth)), part.shape))
+        to_core = _mm_from(part.shape, core, sp)
+        # A click at a lesion's middle means "no lesion here": all of it goes. With the click net, only a click
+        # on the core itself does; elsewhere the net decides what stays (a merged false part is often widest there).
+        core_zone = 2 * sp[:2].max() if click_net is not None else 0.5 * depth.max() + 2 * sp.max()
+        whole = part.sum() * np.prod(sp) / 1000.0 < 1.0 or to_core[tuple(local)] < core_zone
+        region = part if whole else part & (to_click < to_core)
+        if not whole and click_net is not None:
+            # The net redraws the lesion from its core (positive) and the click (negative); what it leaves out goes.
+            kept = _in_box(*click_net.segment(hu, sp, labels, positive=(core + [s.start for s in box])[None],
+                                              negative=np.array(ijk)[None]), box)
+            if not kept[tuple(local)] and kept[tuple(core)]:
+                region = part & ~kept
     return ClickEdit("click lesion -", box, region, _liver_or_background(labels, box, sp),
                      only=lambda cur: cur == TUMOUR)
 
@@ -456,7 +456,7 @@ def leak_along_edges(liver: np.ndarray, hu: np.ndarray, spacing, local) -> np.nd
     at = tuple(np.minimum(np.asarray(local) // step, np.array(small.shape) - 1))
     if not small[at]:
         return None
-    depth = ndimage.distance_transform_edt(np.pad(small, 1), sampling=ssp)[1:-1, 1:-1, 1:-1]
+    depth = _depth(small, ssp)
     to_click = _mm_from(small.shape, at, ssp)
     seeds = np.zeros(small.shape, np.int8)
     # The click's own structure reaches about its depth around it: the liver's core is sought beyond that.
