@@ -39,7 +39,7 @@ def test_the_click_net_finds_a_hypodense_sphere_from_one_click_as_one_undo_step(
     edit = plan_lesion_click(lm.data, hu, SP, _voxel((60, 70, 50)), positive=True, click_net=net, learned_first=True)
     np.testing.assert_array_equal(lm.data, labels)  # planning never writes
     edit.apply(lm)
-    assert len(lm.undo_stack) == 1 and lm.undo_name() == "click lesion +"
+    assert len(lm.undo_stack) == 1 and lm.undo_name() == "click lesion + (net)"
     assert Overlap.of(lm.data == 2, lesion).dice >= 0.7
     assert (lm.data[labels == 0] == 2).sum() <= 0.02 * lesion.sum()  # it stays in the liver
 

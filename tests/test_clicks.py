@@ -45,6 +45,43 @@ def test_one_click_finds_a_hypo_or_hyperdense_sphere(contrast):
     np.testing.assert_array_equal(lm.data, labels)
 
 
+def test_one_click_finds_an_isodense_lesion_by_its_enhancing_rim():
+    hu, labels, lesion = _liver_with_lesion(0.0)  # no contrast inside: a threshold sees nothing
+    g = _grid()
+    r = np.sqrt((g[0] - 60) ** 2 + (g[1] - 70) ** 2 + (g[2] - 50) ** 2)
+    hu[(r > 10.5) & (r <= 12.0)] += 40.0  # the rim
+    lm = LabelMap(labels.copy())
+    change = lesion_click(lm, hu, SP, _voxel((60, 70, 50)), positive=True)
+    assert change is not None and Overlap.of(lm.data == 2, lesion).dice >= 0.75
+
+
+def test_a_click_in_featureless_liver_adds_no_lesion():
+    hu, labels, _ = _liver_with_lesion(0.0)
+    assert lesion_click(LabelMap(labels.copy()), hu, SP, _voxel((40, 40, 50)), positive=True) is None
+
+
+def test_one_click_takes_a_lesion_with_a_darker_core_whole():
+    hu, labels, lesion = _liver_with_lesion(-20.0, radius_mm=14.0)
+    g = _grid()
+    core = (g[0] - 60) ** 2 + (g[1] - 70) ** 2 + (g[2] - 50) ** 2 <= 7.0**2
+    hu[core] -= 40.0  # necrotic middle: a threshold half-way from it stops short of the lesion's edge
+    lm = LabelMap(labels.copy())
+    lesion_click(lm, hu, SP, _voxel((60, 70, 50)), positive=True)
+    assert Overlap.of(lm.data == 2, lesion).dice >= 0.85
+
+
+def test_a_negative_click_in_a_halo_trims_the_lesion_to_its_edge():
+    hu, labels, lesion = _liver_with_lesion(-35.0)
+    g = _grid()
+    halo = ((g[0] - 60) ** 2 + (g[1] - 70) ** 2 + (g[2] - 50) ** 2 <= 18.0**2) & (labels == 1)
+    labels[halo] = 2  # the model drew the lesion 6 mm too wide all round
+    lm = LabelMap(labels.copy())
+    change = lesion_click(lm, hu, SP, _voxel((60, 86, 50)), positive=False)  # in the halo
+    assert change is not None and len(lm.undo_stack) == 1
+    assert Overlap.of(lm.data == 2, lesion).dice >= 0.85
+    assert (lm.data[halo & ~lesion] == 1).mean() > 0.99  # the halo goes back to liver
+
+
 def test_extending_a_lesion_follows_its_low_contrast_edge():
     hu, labels, lesion = _liver_with_lesion(-20.0)
     g = _grid()
