@@ -255,7 +255,8 @@ def cmd_refine(args) -> int:
         if any(v >= n for v, n in zip(ijk, volume.source.shape)):
             raise UsageError(f"--click {ijk}: outside the CT's array {volume.source.shape}")
     lm = LabelMap(load_labels_nifti(args.labels, volume))
-    click_net = load_click_net(args.models) if any(t == "tumour" and p for _, t, p in clicks) else None
+    # Any lesion click may use the net (a negative one redraws a lesion from its core), as in the GUI.
+    click_net = load_click_net(args.models) if any(t == "tumour" for _, t, _ in clicks) else None
     for ijk, target, positive in clicks:
         t = time.perf_counter()
         change = apply_click(lm, volume, volume.canonical_from_source(ijk), target, positive, click_net=click_net)

@@ -156,10 +156,12 @@ def _contrast_region(img: np.ndarray, lab: np.ndarray, allowed: np.ndarray, dist
     """The lesion's own contrast to the surrounding liver (brighter or darker), thresholded half-way,
     opened to cut thin vessel bridges, and kept within a radius prior; None without contrast.
 
-    A lesion's darker (or brighter) middle inside a fainter rim -- necrosis in a metastasis -- stops the
-    first threshold short of the edge. While a shell 2-5 mm outside the region (beyond its edge's blur) still
-    differs from the parenchyma by a quarter of the contrast (and 8 HU), the lesion goes on: thresholded
-    again half-way from that shell's level (at most twice).
+    The threshold is set from the click's neighbourhood, then once more from the region's median (a
+    textured lesion's middle may be darker than the rest of it). A lesion's darker (or brighter) middle
+    inside a fainter rim -- necrosis in a metastasis -- still stops that threshold short of the edge.
+    While a shell 2-5 mm outside the region (beyond its edge's blur) still differs from the parenchyma by
+    a quarter of the region's level (and 8 HU), the lesion goes on: thresholded again half-way from that
+    shell's level (at most twice).
     """
     liver = lab >= LIVER
     # The parenchyma around it: the liver in the region (it outweighs even a large lesion), else a soft-tissue shell.
@@ -176,12 +178,21 @@ def _contrast_region(img: np.ndarray, lab: np.ndarray, allowed: np.ndarray, dist
         return None
     region = _threshold_region(img, background, contrast, allowed & ~known, allowed, dist, sp, local)
     level = contrast
+    if region is not None:
+        # The click's own neighbourhood may be the lesion's darkest (or brightest) part: the threshold goes
+        # half-way between the parenchyma and the region's median instead (one ISODATA step), unless that
+        # more than doubles the region (it leaks into the parenchyma: a faint lesion's threshold is near noise).
+        inner = float(np.median(img[region])) - background
+        if 10.0 <= inner * np.sign(contrast) < abs(contrast):
+            wider = _threshold_region(img, background, inner, allowed & ~known, allowed, dist, sp, local)
+            if wider is not None and wider.sum() <= 2 * region.sum():
+                region, level = wider, inner
     for _ in range(2):
         if region is None:
             break
         shell = _mm_shell(region, sp, 2.0, 5.0) & allowed & ~known  # beyond the edge's blur
         outside = float(np.median(img[shell])) - background if shell.any() else 0.0
-        if outside * np.sign(contrast) < max(8.0, abs(contrast) / 4) or abs(outside) > 0.8 * abs(level):
+        if outside * np.sign(contrast) < max(8.0, abs(level) / 4) or abs(outside) > 0.8 * abs(level):
             break
         wider = _threshold_region(img, background, outside, allowed & ~known, allowed, dist, sp, local)
         if wider is None:
