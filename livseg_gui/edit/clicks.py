@@ -4,17 +4,19 @@ Each click is planned without touching the label map (:class:`ClickEdit`, so a w
 applied as one undoable change (``LabelMap.apply``): undo, autosave and the lesion panel treat it like
 a brush stroke.
 
-- Lesion, positive click: first the classical region -- the tumour net's probability (kept from the
-  last segmentation) grown by hysteresis from the click when the net saw something there, otherwise the
-  lesion's own contrast to the surrounding liver (brighter or darker), thresholded half-way, restricted
-  to the liver, opened to cut thin vessel bridges, and tightened until it stays inside a local region
-  around the click. Where that adds nothing and a lesion lies within 15 mm, the click extends it out to
-  the click (a random walker, ``random_walk``, from the lesion and the click against the parenchyma
-  beyond, on the click's side only); otherwise the click net (``segment.click_net``). The order was
-  chosen with benchmarks/bench_clicks.py.
+- Lesion, positive click: the image first (:func:`lesion_region`): the lesion's contrast to the surrounding
+  liver (brighter or darker), thresholded half-way and re-set from the region's median, restricted to the
+  liver, opened to cut thin vessel bridges, kept within a radius prior and followed out through a fainter
+  rim; then its outline snapped onto the nearest edges by a random walker (``random_walk``). Without contrast
+  at the click (an isodense lesion, an enhancing rim), the strongest edge around it bounds the lesion. A
+  faint region that runs into a lesion already drawn is that lesion's missed part: the click extends the
+  lesion out to it (a random walker from the lesion and the click against the parenchyma beyond, on the
+  click's side only). The tumour net's probability and the click net (``segment.click_net``) are the last
+  resorts. The order was chosen with benchmarks/bench_clicks.py.
 - Lesion, negative click: on a lesion that earlier positive clicks made (``LabelMap.clicks``), a random
   walker inside it between those clicks and this one decides what goes. Otherwise a whole false lesion
-  goes; on a large lesion clicked away from its core, the click net redraws it from its core without the
+  goes; clicked in a halo around a lesion of clear contrast, the lesion is trimmed to the image's outline
+  of it; on a large lesion clicked away from its core, the click net redraws it from its core without the
   clicked part (without the net, the part nearer the click than the core goes). Removed tumour becomes
   liver inside the liver's local outline and background where it stuck out of it.
 - Liver, positive click: a random walker (Grady 2006, ``random_walk``) within 60 mm, from the click and
@@ -40,6 +42,7 @@ from .random_walk import random_walk
 
 LESION_ROI_MM = 60.0  # half-size of the region a lesion click looks at: lesions up to ~10 cm
 EDGE_REACH_MM = 45.0  # an isodense lesion's edge is sought this far from the click
+LESION_WALK_VOXELS = 120_000  # the lesion walks run on an in-plane grid thinned to about this many voxels
 LIVER_ROI_MM = 60.0
 EXTEND_MM = 15.0  # a positive click this close to a lesion extends it rather than seeking a new one
 LEARNED_FIRST = False  # positive lesion clicks: the classical region first, the click net where it adds nothing
@@ -136,8 +139,7 @@ def lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabilit
     box = _roi(voxel, LESION_ROI_MM, sp, hu.shape)
     local = np.round(np.asarray(voxel, float)).astype(int) - [s.start for s in box]
     lab = labels[box]
-    liver = lab >= LIVER
-    allowed = _near_liver(liver)
+    allowed = _near_liver(lab >= LIVER)
     img = ndimage.gaussian_filter(hu[box].astype(np.float32), sigma=2.0 / sp, truncate=3.0)  # 2 mm: CT noise is ~10-20 HU
     dist = _mm_from(img.shape, local, sp)
     region = _contrast_region(img, lab, allowed, dist, sp, local)
@@ -308,15 +310,19 @@ def _edge_region(hu: np.ndarray, img: np.ndarray, lab: np.ndarray, allowed: np.n
     return out if out.any() else None
 
 
-LESION_WALK_VOXELS = 120_000  # the lesion walks run on an in-plane grid thinned to about this many voxels
 
 
 def _walk_lesion(hu: np.ndarray, seeds_on: Callable, at: np.ndarray, sp: np.ndarray) -> np.ndarray:
-    """What a random walker (1 mm smoothing) gives label 1, connected to ``at``, holes filled, over ``hu``'s grid.
+    """What a random walker gives label 1, connected to ``at``, holes filled, over ``hu``'s grid (see
+    :func:`_thinned_walk`)."""
+    walk, at, step, ssp = _thinned_walk(hu, seeds_on, at, sp)
+    return _full_grid(ndimage.binary_fill_holes(_component_at(walk, at, ssp)), step, hu.shape)
 
-    It runs on an in-plane grid thinned to about LESION_WALK_VOXELS (a 9 cm lesion within ~0.1 s);
-    ``seeds_on(thin, spacing, at)`` gives the seeds on that grid (0 unknown, 1 lesion, 2 not).
-    """
+
+def _thinned_walk(hu: np.ndarray, seeds_on: Callable, at: np.ndarray, sp: np.ndarray):
+    """(walk, at, step, spacing) of a random walker (1 mm smoothing) on an in-plane grid thinned to about
+    LESION_WALK_VOXELS (a 9 cm lesion within ~0.1 s): ``walk`` is where label 1 wins, on that grid;
+    ``seeds_on(thin, spacing, at)`` gives the seeds there (0 unknown, 1 lesion, 2 not); ``at`` is seeded 1."""
     k = max(1, int(np.ceil(np.sqrt(hu.size / LESION_WALK_VOXELS))))
     step = np.array([k, k, 1])
     ssp = sp * step
@@ -325,15 +331,13 @@ def _walk_lesion(hu: np.ndarray, seeds_on: Callable, at: np.ndarray, sp: np.ndar
     at = np.minimum(np.asarray(at) // step, np.array(img.shape) - 1)
     seeds = seeds_on(thin, ssp, at)
     seeds[tuple(at)] = 1
-    walk = random_walk(img, np.ones(img.shape, bool), seeds, ssp) > 0.5
-    small = ndimage.binary_fill_holes(_component_at(walk, at, ssp))
-    return _full_grid(small, step, hu.shape)
+    return random_walk(img, np.ones(img.shape, bool), seeds, ssp) > 0.5, at, step, ssp
 
 
 def extend_lesion(hu: np.ndarray, labels: np.ndarray, spacing, voxel) -> tuple[tuple, np.ndarray] | None:
     """(box, region) extending the lesion next to a positive click out to it; None when no lesion lies within
-    EXTEND_MM of the click. Tried after :func:`lesion_region`, which finds a lesion with visible contrast
-    whole (also one the model found only a fragment of).
+    EXTEND_MM of the click. Used where :func:`lesion_region` finds nothing, or a faint region running into
+    the lesion (a region of clear contrast is a lesion whole, also one the model found only a fragment of).
 
     A click just outside a lesion says "it goes on to here": a random walker (:mod:`.random_walk`) from the
     lesion and the click against the parenchyma beyond them (farther than 1.5x the click's distance to the
@@ -372,8 +376,8 @@ def extend_lesion(hu: np.ndarray, labels: np.ndarray, spacing, voxel) -> tuple[t
     faces[1:-1, 1:-1, 1:-1] = False  # the box's own faces, where the walk is cut off: parenchyma out there
     seeds[(lab == BACKGROUND) | ((lab == LIVER) & (beyond | faces)) | ((lab == TUMOUR) & ~lesion_box)] = 2
     seeds[fg & (lab >= LIVER)] = 1
-    img = ndimage.gaussian_filter(hu[box].astype(np.float32), sigma=1.0 / sp)
-    walk = random_walk(img, np.ones(lab.shape, bool), seeds, sp) > 0.5
+    walk, _, step, _ = _thinned_walk(hu[box], lambda thin, ssp, at: seeds[thin].copy(), local, sp)
+    walk = _full_grid(walk, step, lab.shape)
     # Only on the click's side of the lesion (nearer the click than the lesion's core): elsewhere the walk
     # also widens the lesion's whole rim where its edge is faint, which the click did not ask for.
     to_core = _mm_from(lab.shape, core - [s.start for s in box], sp)
@@ -406,9 +410,10 @@ def plan_lesion_click(labels: np.ndarray, hu: np.ndarray, spacing, voxel, positi
                       click_net=None, learned_first: bool = LEARNED_FIRST, previous: Sequence[Click] = ()) -> ClickEdit | None:
     """Add the lesion under a positive click, or remove (part of) the false lesion under a negative one.
 
-    A positive click tries the classical region (the tumour net's probability, else the lesion's contrast)
-    and, where that finds nothing new, the click net (:class:`~livseg_gui.segment.click_net.ClickNet`);
-    ``learned_first`` swaps the order (compared in benchmarks/bench_clicks.py). ``previous`` are the clicks
+    A positive click tries the image's region (:func:`lesion_region`), the extension of a lesion beside it
+    (:func:`extend_lesion`) where that region is faint and runs into it, and, where neither adds anything, the
+    click net (:class:`~livseg_gui.segment.click_net.ClickNet`); ``learned_first`` puts the net first
+    (compared in benchmarks/bench_clicks.py). ``previous`` are the clicks
     behind the current labels (``LabelMap.clicks``): a negative click keeps what earlier positive clicks asked for.
     """
     check_voxel(voxel, labels.shape)
@@ -419,8 +424,7 @@ def plan_lesion_click(labels: np.ndarray, hu: np.ndarray, spacing, voxel, positi
         # says "it goes on to here", which the extension follows better (an isodense part has no edge to
         # threshold). A region of clear contrast (>= 20 HU) is a lesion of its own outline, and a fragment
         # drawn inside it does not change that.
-        beside = (region is not None
-                  and (ndimage.binary_dilation(region[1]) & (labels[region[0]] == TUMOUR)).any()
+        beside = (region is not None and _touches(region[1], labels[region[0]] == TUMOUR)
                   and abs(_contrast_to_liver(hu[region[0]], labels[region[0]], region[1])) < 20.0)
         tries = [("click lesion +", lambda: None if beside else region),
                  ("click lesion + (extend)", lambda: extend_lesion(hu, labels, spacing, voxel)),
@@ -492,11 +496,23 @@ def _trim_to_outline(hu: np.ndarray, labels: np.ndarray, sp: np.ndarray, box, pa
     return part & ~outline
 
 
+def _touches(region: np.ndarray, other: np.ndarray) -> bool:
+    """Whether ``region`` touches (or overlaps) ``other``, face-connected; computed in its bounding box."""
+    if not region.any():
+        return False
+    near = tuple(slice(max(0, b.start - 1), b.stop + 1) for b in bounding_box(region))
+    return bool((ndimage.binary_dilation(region[near]) & other[near]).any())
+
+
 def _contrast_to_liver(hu: np.ndarray, lab: np.ndarray, region: np.ndarray) -> float:
     """Median HU of ``region`` minus that of the liver (any label >= 1) in a ring of three voxels around it
     (0 without one)."""
-    ring = ndimage.binary_dilation(region, iterations=3) & ~region & (lab >= LIVER)
-    return float(np.median(hu[region]) - np.median(hu[ring])) if ring.any() and region.any() else 0.0
+    if not region.any():
+        return 0.0
+    near = tuple(slice(max(0, b.start - 3), b.stop + 3) for b in bounding_box(region))
+    part = region[near]
+    ring = ndimage.binary_dilation(part, iterations=3) & ~part & (lab[near] >= LIVER)
+    return float(np.median(hu[near][part]) - np.median(hu[near][ring])) if ring.any() else 0.0
 
 
 def _liver_or_background(labels: np.ndarray, box, spacing: np.ndarray, reach_mm: float = 30.0) -> np.ndarray:
