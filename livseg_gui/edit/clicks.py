@@ -67,6 +67,16 @@ def _depth(mask: np.ndarray, spacing) -> np.ndarray:
     return ndimage.distance_transform_edt(np.pad(mask, 1), sampling=spacing)[1:-1, 1:-1, 1:-1]
 
 
+def _core(mask: np.ndarray, spacing) -> tuple[np.ndarray, float]:
+    """(index, depth in mm) of the deepest voxel of ``mask``; found on an in-plane grid thinned to about
+    250k voxels (a large lesion's distance map would cost ~50 ms at full resolution)."""
+    sp = np.asarray(spacing, float)
+    k = max(1, int(np.ceil(np.sqrt(mask.size / 250_000))))
+    depth = _depth(mask[::k, ::k, :], sp * [k, k, 1])
+    at = np.array(np.unravel_index(int(np.argmax(depth)), depth.shape)) * [k, k, 1]
+    return at, float(depth.max())
+
+
 def _ball(radius_mm: float, spacing) -> np.ndarray:
     """A ball of ``radius_mm`` on the voxel grid; one voxel thick along axes coarser than the radius
     (a 1.5 mm ball must not become a 15 mm tall one on 5 mm slices)."""
@@ -95,7 +105,9 @@ def _near_liver(liver: np.ndarray) -> np.ndarray:
     the dome would be 10 mm of heart); anywhere when the box shows too little liver to go by."""
     if liver.sum() <= 1000:
         return np.ones_like(liver)
-    return ndimage.binary_dilation(liver, structure=np.ones((5, 5, 1), bool))  # two 8-neighbour steps, one pass
+    # Two 8-neighbour steps in-plane: a 5x5 square, as two running maxima (half the time of binary_dilation).
+    near = ndimage.maximum_filter1d(ndimage.maximum_filter1d(liver.view(np.uint8), 5, axis=0), 5, axis=1)
+    return near.view(bool)
 
 
 def _fill_holes(mask: np.ndarray) -> np.ndarray:
@@ -227,10 +239,12 @@ def _threshold_region(img: np.ndarray, background: float, contrast: float, count
 
 
 def _mm_shell(region: np.ndarray, sp: np.ndarray, inner_mm: float, outer_mm: float) -> np.ndarray:
-    """The voxels outside ``region`` between ``inner_mm`` and ``outer_mm`` from it (computed in its bounding box)."""
-    pad = np.ceil(outer_mm / sp).astype(int) + 1
-    near = tuple(slice(max(0, b.start - p), b.stop + p) for b, p in zip(bounding_box(region), pad))
-    d = ndimage.distance_transform_edt(~region[near], sampling=sp)
+    """Voxels outside ``region`` between ``inner_mm`` and ``outer_mm`` from it: a sample for a median (every
+    other voxel in-plane on sub-millimetre grids, computed in the region's bounding box)."""
+    k = 2 if sp[:2].max() < 1.0 else 1
+    pad = np.ceil(outer_mm / sp).astype(int) + k
+    near = tuple(slice(max(0, b.start - p), b.stop + p, st) for b, p, st in zip(bounding_box(region), pad, (k, k, 1)))
+    d = ndimage.distance_transform_edt(~region[near], sampling=sp * [k, k, 1])
     out = np.zeros(region.shape, bool)
     out[near] = (d > inner_mm) & (d <= outer_mm)
     return out
@@ -361,8 +375,7 @@ def extend_lesion(hu: np.ndarray, labels: np.ndarray, spacing, voxel) -> tuple[t
     wide = _roi(ijk, LESION_ROI_MM, sp, labels.shape)
     lesion = _component_at(labels[wide] == TUMOUR, ijk - [s.start for s in wide], sp, search_mm=np.inf)
     obj = bounding_box(lesion)
-    depth = _depth(lesion[obj], sp)
-    core = np.array(np.unravel_index(int(np.argmax(depth)), depth.shape)) + [o.start + s.start for o, s in zip(obj, wide)]
+    core = _core(lesion[obj], sp)[0] + [o.start + s.start for o, s in zip(obj, wide)]
     # ... the walk only where the region can grow: its seeds reach 1.5 d + 3 mm beyond the click.
     box = _roi(ijk, 1.5 * d + 8.0, sp, labels.shape)
     lab = labels[box]
@@ -461,12 +474,11 @@ def plan_lesion_click(labels: np.ndarray, hu: np.ndarray, spacing, voxel, positi
         img = ndimage.gaussian_filter(hu[box].astype(np.float32), sigma=1.0 / sp)
         region = _component_at(part & (random_walk(img, part, seeds, sp) < 0.5), local, sp)
     else:
-        depth = _depth(part, sp)
-        core = np.array(np.unravel_index(int(np.argmax(depth)), part.shape))
+        core, depth = _core(part, sp)
         to_core = _mm_from(part.shape, core, sp)
         # A click at a lesion's middle means "no lesion here": all of it goes. With the click net, only a click
         # on the core itself does; elsewhere the net decides what stays (a merged false part is often widest there).
-        core_zone = 2 * sp[:2].max() if click_net is not None else 0.5 * depth.max() + 2 * sp.max()
+        core_zone = 2 * sp[:2].max() if click_net is not None else 0.5 * depth + 2 * sp.max()
         whole = part.sum() * np.prod(sp) / 1000.0 < 1.0 or to_core[tuple(local)] < core_zone
         region = part if whole else part & (to_click < to_core)
         trimmed = None if whole else _trim_to_outline(hu, labels, sp, box, part, core, local)
