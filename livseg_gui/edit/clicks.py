@@ -478,10 +478,12 @@ def plan_lesion_click(labels: np.ndarray, hu: np.ndarray, spacing, voxel, positi
         to_core = _mm_from(part.shape, core, sp)
         # A click at a lesion's middle means "no lesion here": all of it goes. With the click net, only a click
         # on the core itself does; elsewhere the net decides what stays (a merged false part is often widest there).
+        # A click in a halo around a lesion of clear contrast trims it to its outline first, net or not.
         core_zone = 2 * sp[:2].max() if click_net is not None else 0.5 * depth + 2 * sp.max()
-        whole = part.sum() * np.prod(sp) / 1000.0 < 1.0 or to_core[tuple(local)] < core_zone
+        small = part.sum() * np.prod(sp) / 1000.0 < 1.0
+        trimmed = None if small else _trim_to_outline(hu, labels, sp, box, part, core, local)
+        whole = trimmed is None and (small or to_core[tuple(local)] < core_zone)
         region = part if whole else part & (to_click < to_core)
-        trimmed = None if whole else _trim_to_outline(hu, labels, sp, box, part, core, local)
         if trimmed is not None:
             region = trimmed
         elif not whole and click_net is not None:
