@@ -77,7 +77,10 @@ def resample_planes(slab: np.ndarray, scale: tuple[float, float], offset: tuple[
     """
     (x0, wx0), (x1, wx1) = _linear_taps(out_xy[0], slab.shape[0], scale[0], offset[0])
     (y0, wy0), (y1, wy1) = _linear_taps(out_xy[1], slab.shape[1], scale[1], offset[1])
-    c = slab.T  # C-ordered (n, Y, X) view of the usual Fortran-ordered slab
+    # Only the columns the taps read: a liver ROI spans ~40 % of the slice's width.
+    lo, hi = int(min(x0.min(), x1.min())), int(max(x0.max(), x1.max())) + 1
+    x0, x1 = x0 - lo, x1 - lo
+    c = slab.T[:, :, lo:hi]  # C-ordered (n, Y, X) view of the usual Fortran-ordered slab
     # Rows (whole contiguous X lines) first: gathering rows is a block copy, gathering columns is not.
     t = c[:, y0, :] * wy0[:, None]  # (n, oy, X) float32
     t += c[:, y1, :] * wy1[:, None]
