@@ -144,8 +144,9 @@ def lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabilit
     The image decides first: the lesion's contrast to the liver around it (:func:`_contrast_region`), its
     outline then moved onto the nearest edges by a random walker (:func:`_snap_to_edges`); where the click
     shows no contrast (an isodense lesion, one with an enhancing rim), the strongest edge around the click
-    (:func:`_edge_region`). The tumour net's probability is the last resort: its region was the wrong size on
-    6 of 7 lesions where both could be compared (benchmarks/bench_clicks.py).
+    (:func:`_edge_region`). The tumour net's probability is the last resort: where its region and the
+    contrast's differed from the same click (6 lesions of benchmarks/bench_clicks.py's held-out cases), it
+    was worse on 5 (Dice 0.37-0.82 against 0.77-0.97) and better on one (0.75 against 0.48).
     """
     sp = np.asarray(spacing, float)
     box = _roi(voxel, LESION_ROI_MM, sp, hu.shape)
@@ -257,8 +258,9 @@ def _snap_to_edges(hu: np.ndarray, lab: np.ndarray, allowed: np.ndarray, region:
     A threshold half-way between lesion and liver cuts a textured or partly necrotic lesion short of its
     border (a dark core inside a less dark rim) and follows vessels out of it. A random walker from the
     region's core (deeper than a quarter of its depth) against everything farther than 0.35 of its radius
-    (at least 3 mm) outside it settles the band in between along the strongest edges: on 16 real lesions
-    from one click, mean Dice 0.60 -> 0.67 (benchmarks/bench_clicks.py's lesions, from scratch).
+    (at least 3 mm) outside it settles the band in between along the strongest edges: one click at the
+    deepest point of each of the 16 labelled lesions of ``bench_clicks.py --scratch``'s cases, mean Dice
+    0.60 -> 0.67 (0.71 with the threshold's re-set from the region's median).
     """
     radius = float(np.cbrt(3 * region.sum() * np.prod(sp) / (4 * np.pi)))
     band = max(3.0, 0.35 * radius)
@@ -284,7 +286,8 @@ def _edge_region(hu: np.ndarray, img: np.ndarray, lab: np.ndarray, allowed: np.n
     """A lesion without contrast at the click (isodense inside, or an enhancing rim): bounded by the strongest
     edge around it. Its radius is the shell (1 mm steps, within EDGE_REACH_MM) where the mean radial HU derivative
     peaks; a random walker from a ball of 0.6 of it against the liver beyond 1.6 of it draws the outline.
-    On the held-out 57 mL lesion at -3 HU: Dice 0 -> 0.53 at the first click (a threshold finds nothing)."""
+    Rarely reached on the benchmark's lesions (2 of 40 from scratch show no contrast at the click: Dice 0.54
+    and nothing); tests/test_clicks.py's rim-enhancing sphere is its known answer."""
     reach = _roi(local, EDGE_REACH_MM, sp, img.shape)
     at = local - [s.start for s in reach]
     offsets = [(o - c) * s for o, c, s in zip(np.ogrid[tuple(slice(0, n) for n in img[reach].shape)], at, sp)]
@@ -322,8 +325,6 @@ def _edge_region(hu: np.ndarray, img: np.ndarray, lab: np.ndarray, allowed: np.n
     out = np.zeros(img.shape, bool)
     out[near] = _walk_lesion(hu[near], seeds_on, at, sp) & allowed[near]
     return out if out.any() else None
-
-
 
 
 def _walk_lesion(hu: np.ndarray, seeds_on: Callable, at: np.ndarray, sp: np.ndarray) -> np.ndarray:
