@@ -266,3 +266,17 @@ def test_refine_command_applies_clicks_in_order_on_the_source_grid(tmp_path, cap
                      "--click", bad]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("livseg: error:"), err
+
+
+def test_clicks_on_a_single_slice_image_do_not_fail():
+    rng = np.random.default_rng(0)
+    hu = rng.normal(100, 15, (48, 48, 1)).astype(np.float32)
+    labels = np.zeros(hu.shape, np.uint8)
+    labels[4:44, 4:44] = 1
+    hu[20:28, 20:28] -= 5.0  # too faint for a threshold: the edge search runs, on a grid with one slice
+    lm = LabelMap(labels.copy())
+    for voxel in ((24, 24, 0), (8, 40, 0)):
+        for positive in (True, False):
+            lesion_click(lm, hu, (1.0, 1.0, 5.0), voxel, positive=positive)
+            liver_click(lm, hu, (1.0, 1.0, 5.0), voxel, positive=positive)
+    assert lm.data.shape == hu.shape

@@ -292,7 +292,8 @@ def _edge_region(hu: np.ndarray, img: np.ndarray, lab: np.ndarray, allowed: np.n
     at = local - [s.start for s in reach]
     offsets = [(o - c) * s for o, c, s in zip(np.ogrid[tuple(slice(0, n) for n in img[reach].shape)], at, sp)]
     dist = np.sqrt(sum(o**2 for o in offsets))
-    grad = np.gradient(img[reach], *sp)
+    part = img[reach]
+    grad = [np.gradient(part, s, axis=i) if n > 1 else np.zeros_like(part) for i, (s, n) in enumerate(zip(sp, part.shape))]
     radial = np.abs(sum(g * o for g, o in zip(grad, offsets))) / np.maximum(dist, 1e-6)
     # Not the liver's own border (its edge to fat outweighs any lesion's): the profile is taken 3 mm inside it.
     liver = lab[reach] >= LIVER
