@@ -1,6 +1,7 @@
 """A simulated user correcting the automatic result with clicks (the interactive-segmentation protocol).
 
-    python benchmarks/bench_clicks.py [--models DIR] [--click-net DIR|none] [--cases radct-1720,ts-example-dicom] [--data DIR]
+    python benchmarks/bench_clicks.py [--models DIR] [--click-net DIR|none] [--cases a,b] [--data DIR]
+                                      [--scratch | --synthetic N | --via-refine] [--verbose]
 
 Per true lesion >= 10 mm (equivalent-sphere diameter), starting from the cascade's result: click at the
 deepest point (largest distance to its border) of the largest error region near the lesion -- positive in
@@ -13,6 +14,10 @@ no tumour probability, no click net: the classical tools are not trained, so eve
 game, e.g. ``--cases ircadb-17,lits-117-roi,radct-1720,radct-2022``): the same protocol from nothing, on more
 real lesions.
 
+With ``--via-refine``, every click goes through a `livseg refine` process instead (the CLI's code path on the
+files; each call replays all clicks so far, so its click memory matches a GUI session's); latencies then include
+each process's start and the CT's load.
+
 With ``--synthetic N``, N synthetic lesions (``train.synth_tumour``: hypo-, hyperdense or rim-enhancing,
 15-40 mm) are pasted into each case's liver first and the cascade runs on that CT: more lesions of known
 extent for the protocol, reported apart from the real ones (the nets learned from the same generator, on
@@ -24,6 +29,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
@@ -51,8 +57,35 @@ def deepest_point(mask: np.ndarray, spacing) -> np.ndarray:
     return np.array(np.unravel_index(int(np.argmax(d)), d.shape)), int(biggest.sum())
 
 
+class RefineCommand:
+    """The clicks through `livseg refine` instead of in-process: one call per click, each replaying every click so
+    far on the starting labels (a call's clicks share its click memory, as a GUI session's do)."""
+
+    def __init__(self, ct: Path, vol, start_labels: np.ndarray, folder: Path, models: str):
+        from livseg_gui.io.nifti import save_labels_nifti
+
+        self.ct, self.vol, self.models, self.clicks = ct, vol, models, []
+        self.start, self.out = folder / "start.nii.gz", folder / "out.nii.gz"
+        save_labels_nifti(start_labels, vol, self.start)
+
+    def __call__(self, lm: LabelMap, vol, voxel, target: str, positive: bool, *_):
+        import subprocess
+        import sys
+
+        import nibabel as nib
+
+        src = np.linalg.inv(vol.source.affine) @ vol.affine @ np.array([*map(float, voxel), 1.0])
+        i, j, k = (int(v) for v in np.round(src[:3]))
+        self.clicks.append(f"{i},{j},{k}:{target}{'+' if positive else '-'}")
+        cmd = [sys.executable, "-m", "livseg_gui", "refine", str(self.ct), "--labels", str(self.start), "-o", str(self.out),
+               "--models", self.models] + [a for c in self.clicks for a in ("--click", c)]
+        subprocess.run(cmd, check=True, capture_output=True)
+        new = vol.labels_from_source(np.asarray(nib.load(self.out).dataobj))
+        return lm.apply("refine", tuple(slice(0, n) for n in new.shape), new)
+
+
 def correct(lm: LabelMap, vol, truth: np.ndarray, region, value_of, target: str, goal: float, prob, click_net=None,
-            learned_first: bool | None = None) -> dict:
+            learned_first: bool | None = None, apply=apply_click) -> dict:
     """Click until Dice(value_of(labels), truth) >= goal inside ``region`` or MAX_CLICKS."""
     dices, latencies = [], []
     dice = Overlap.of(value_of(lm.data[region]), truth[region]).dice
@@ -69,7 +102,7 @@ def correct(lm: LabelMap, vol, truth: np.ndarray, region, value_of, target: str,
         local = p_fn if positive else p_fp
         voxel = local + [s.start for s in region]
         t = time.perf_counter()
-        change = apply_click(lm, vol, voxel, target, positive, prob, click_net, learned_first)
+        change = apply(lm, vol, voxel, target, positive, prob, click_net, learned_first)
         latencies.append(time.perf_counter() - t)
         clicks += 1
         dice = Overlap.of(value_of(lm.data[region]), truth[region]).dice
@@ -109,6 +142,8 @@ def main() -> None:
     ap.add_argument("--click-net", default=None,
                     help="models folder whose card has the click net (default: --models); 'none' for the classical tools only")
     ap.add_argument("--verbose", action="store_true", help="print each click: where, which tool, how much it changed")
+    ap.add_argument("--via-refine", action="store_true",
+                    help="click through `livseg refine` processes (real cases only; latency then includes each process)")
     ap.add_argument("--scratch", action="store_true",
                     help="start from the true labels with the lesions taken back to liver (classical tools only)")
     args = ap.parse_args()
@@ -121,6 +156,7 @@ def main() -> None:
     order = "click net first, classical where it adds nothing" if args.learned_first else "classical first, click net where it adds nothing"
     print(f"lesion clicks: {order if click_net else 'classical tools only'}")
     lesion_runs, liver_runs = [], []
+    tmp = tempfile.TemporaryDirectory()
     for n_case, ref in enumerate(r for r in find_cases(args.data) if r.name in names):
         case = load_case(ref)
         vol = case.volume
@@ -132,6 +168,11 @@ def main() -> None:
         else:
             res = cascade.run(vol)
             lm, prob = LabelMap(res.labels.copy()), res.tumour_probability
+        apply = apply_click
+        if args.via_refine:
+            if args.synthetic:
+                ap.error("--via-refine needs the CT on disk: not with --synthetic")
+            apply = RefineCommand(ref.ct, vol, lm.data.copy(), Path(tmp.name), args.click_net or args.models)
         if case.tumour_labelled:
             gt = case.labels == 2
             comp, n = ndimage.label(gt, structure=np.ones((3, 3, 3), bool))
@@ -141,7 +182,8 @@ def main() -> None:
                     continue
                 margin = np.ceil(10.0 / np.array(vol.spacing)).astype(int)
                 region = tuple(slice(max(0, s.start - m), min(d, s.stop + m)) for s, m, d in zip(sl, margin, vol.shape))
-                r = correct(lm, vol, lesion, region, lambda a: a == 2, "tumour", 0.80, prob, click_net, args.learned_first)
+                r = correct(lm, vol, lesion, region, lambda a: a == 2, "tumour", 0.80, prob, click_net, args.learned_first,
+                            apply)
                 r["case"] = ref.name
                 r["synthetic"] = bool(synthetic[lesion].mean() > 0.5)
                 lesion_runs.append(r)
@@ -155,7 +197,7 @@ def main() -> None:
         if args.scratch:
             continue  # the liver is the true one
         whole = tuple(slice(0, n) for n in vol.shape)
-        r = correct(lm, vol, case.labels >= 1, whole, lambda a: a >= 1, "liver", 0.95, None)
+        r = correct(lm, vol, case.labels >= 1, whole, lambda a: a >= 1, "liver", 0.95, None, apply=apply)
         liver_runs.append(r)
         print(f"{ref.name} liver: Dice {' -> '.join(f'{d:.3f}' for d in r['dices'])}; "
               f"clicks to 0.95: {r['clicks'] if r['clicks'] is not None else '>5'}; "
