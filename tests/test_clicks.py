@@ -105,6 +105,16 @@ def test_a_click_beside_an_isodense_lesion_extends_it_on_the_click_side_only():
     assert not added[g[0] < 60].any()  # nothing on the far side of the lesion
 
 
+def test_a_click_on_a_clear_lesion_with_a_fragment_drawn_takes_the_lesion_whole():
+    hu, labels, lesion = _liver_with_lesion(+35.0)
+    g = _grid()
+    labels[(g[0] - 52) ** 2 + (g[1] - 70) ** 2 + (g[2] - 50) ** 2 <= 3.0**2] = 2  # the model's fragment at its edge
+    lm = LabelMap(labels.copy())
+    change = lesion_click(lm, hu, SP, _voxel((64, 70, 50)), positive=True)
+    assert change is not None and change.name == "click lesion +"  # not crept out from the fragment
+    assert Overlap.of(lm.data == 2, lesion).dice >= 0.85
+
+
 def test_a_false_lesion_over_the_liver_edge_goes_back_to_liver_inside_and_background_outside():
     hu, labels, _ = _liver_with_lesion(0.0)
     liver = labels == 1
