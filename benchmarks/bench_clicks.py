@@ -64,7 +64,7 @@ class RefineCommand:
     def __init__(self, ct: Path, vol, start_labels: np.ndarray, folder: Path, models: str):
         from livseg_gui.io.nifti import save_labels_nifti
 
-        self.ct, self.vol, self.models, self.clicks = ct, vol, models, []
+        self.ct, self.models, self.clicks = ct, models, []
         self.start, self.out = folder / "start.nii.gz", folder / "out.nii.gz"
         save_labels_nifti(start_labels, vol, self.start)
 
