@@ -171,3 +171,14 @@ def test_a_stroke_of_many_dabs_undoes_in_one_step():
     lm.redo()
     np.testing.assert_array_equal(lm.data, after)
     assert lm.end_stroke() is None  # nothing open
+
+
+def test_bounding_box_with_a_margin_is_clipped_to_the_array():
+    from livseg_gui.labels import bounding_box
+
+    mask = np.zeros((10, 12, 5), bool)
+    mask[1:3, 4:9, 2] = True
+    assert bounding_box(mask) == (slice(1, 3), slice(4, 9), slice(2, 3))
+    assert bounding_box(mask, margin=2) == (slice(0, 5), slice(2, 11), slice(0, 5))
+    assert bounding_box(mask, margin=(0, 3, 1)) == (slice(1, 3), slice(1, 12), slice(1, 4))
+    assert bounding_box(np.zeros((3, 3, 3), bool), margin=1) is None

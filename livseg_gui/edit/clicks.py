@@ -114,7 +114,7 @@ def _fill_holes(mask: np.ndarray) -> np.ndarray:
     """``binary_fill_holes`` within the mask's bounding box (it iterates over the whole array otherwise)."""
     out = np.zeros_like(mask)
     if mask.any():
-        near = tuple(slice(max(0, b.start - 1), b.stop + 1) for b in bounding_box(mask))
+        near = bounding_box(mask, margin=1)
         out[near] = ndimage.binary_fill_holes(mask[near])
     return out
 
@@ -243,8 +243,8 @@ def _mm_shell(region: np.ndarray, sp: np.ndarray, inner_mm: float, outer_mm: flo
     """Voxels outside ``region`` between ``inner_mm`` and ``outer_mm`` from it: a sample for a median (every
     other voxel in-plane on sub-millimetre grids, computed in the region's bounding box)."""
     k = 2 if sp[:2].max() < 1.0 else 1
-    pad = np.ceil(outer_mm / sp).astype(int) + k
-    near = tuple(slice(max(0, b.start - p), b.stop + p, st) for b, p, st in zip(bounding_box(region), pad, (k, k, 1)))
+    box = bounding_box(region, margin=np.ceil(outer_mm / sp).astype(int) + k)
+    near = tuple(slice(b.start, b.stop, st) for b, st in zip(box, (k, k, 1)))
     d = ndimage.distance_transform_edt(~region[near], sampling=sp * [k, k, 1])
     out = np.zeros(region.shape, bool)
     out[near] = (d > inner_mm) & (d <= outer_mm)
@@ -264,8 +264,7 @@ def _snap_to_edges(hu: np.ndarray, lab: np.ndarray, allowed: np.ndarray, region:
     """
     radius = float(np.cbrt(3 * region.sum() * np.prod(sp) / (4 * np.pi)))
     band = max(3.0, 0.35 * radius)
-    pad = np.ceil((band + 3.0) / sp).astype(int)
-    near = tuple(slice(max(0, b.start - p), min(n, b.stop + p)) for b, p, n in zip(bounding_box(region), pad, region.shape))
+    near = bounding_box(region, margin=np.ceil((band + 3.0) / sp).astype(int))
     at = local - [s.start for s in near]
 
     def seeds_on(thin, ssp, at_thin):
@@ -516,7 +515,7 @@ def _touches(region: np.ndarray, other: np.ndarray) -> bool:
     """Whether ``region`` touches (or overlaps) ``other``, face-connected; computed in its bounding box."""
     if not region.any():
         return False
-    near = tuple(slice(max(0, b.start - 1), b.stop + 1) for b in bounding_box(region))
+    near = bounding_box(region, margin=1)
     return bool((ndimage.binary_dilation(region[near]) & other[near]).any())
 
 
@@ -525,7 +524,7 @@ def _contrast_to_liver(hu: np.ndarray, lab: np.ndarray, region: np.ndarray) -> f
     (0 without one)."""
     if not region.any():
         return 0.0
-    near = tuple(slice(max(0, b.start - 3), b.stop + 3) for b in bounding_box(region))
+    near = bounding_box(region, margin=3)
     part = region[near]
     ring = ndimage.binary_dilation(part, iterations=3) & ~part & (lab[near] >= LIVER)
     return float(np.median(hu[near][part]) - np.median(hu[near][ring])) if ring.any() else 0.0
@@ -583,10 +582,7 @@ def plan_liver_click(labels: np.ndarray, hu: np.ndarray, spacing, voxel, positiv
     if labels[tuple(ijk)] < LIVER:
         return None
     liver_full = labels >= LIVER
-    zs = np.flatnonzero(liver_full.any(axis=(0, 1)))
-    xs = np.flatnonzero(liver_full.any(axis=(1, 2)))
-    ys = np.flatnonzero(liver_full.any(axis=(0, 2)))
-    box = (slice(xs[0], xs[-1] + 1), slice(ys[0], ys[-1] + 1), slice(zs[0], zs[-1] + 1))
+    box = bounding_box(liver_full)
     liver = liver_full[box]
     local = ijk - [s.start for s in box]
     leak = leak_along_edges(liver, hu[box], sp, local)

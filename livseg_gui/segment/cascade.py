@@ -236,7 +236,7 @@ class Cascade:
         in_plane = np.zeros((3, 3, 3), bool)
         in_plane[:, :, 1] = ndimage.generate_binary_structure(2, 1)
         # Only the liver's box (one voxel wider) changes: the filters run on that, not the whole volume.
-        near = tuple(slice(max(0, b.start - 1), b.stop + 1) for b in bounding_box(keep))
+        near = bounding_box(keep, margin=1)
         part = keep[near]
         filled = ndimage.binary_fill_holes(part, structure=in_plane)
         probs[near][filled & ~part] = 1.0
