@@ -85,14 +85,20 @@ class RefineCommand:
 
 
 def correct(lm: LabelMap, vol, truth: np.ndarray, region, value_of, target: str, goal: float, prob, click_net=None,
-            learned_first: bool | None = None, apply=apply_click) -> dict:
-    """Click until Dice(value_of(labels), truth) >= goal inside ``region`` or MAX_CLICKS."""
+            learned_first: bool | None = None, apply=apply_click, ignore: np.ndarray | None = None) -> dict:
+    """Click until Dice(value_of(labels), truth) >= goal inside ``region`` or MAX_CLICKS. Voxels of ``ignore``
+    (over ``region``: other true lesions beside this one) count neither way and are never clicked."""
+    keep = ~ignore if ignore is not None else np.ones(truth[region].shape, bool)
+
+    def predicted():
+        return value_of(lm.data[region]) & keep
+
     dices, latencies = [], []
-    dice = Overlap.of(value_of(lm.data[region]), truth[region]).dice
+    dice = Overlap.of(predicted(), truth[region]).dice
     dices.append(dice)
     clicks = 0
     while dice < goal and clicks < MAX_CLICKS:
-        pred = value_of(lm.data[region])
+        pred = predicted()
         fn, fp = truth[region] & ~pred, pred & ~truth[region]
         if not fn.any() and not fp.any():
             break
@@ -105,7 +111,7 @@ def correct(lm: LabelMap, vol, truth: np.ndarray, region, value_of, target: str,
         change = apply(lm, vol, voxel, target, positive, prob, click_net, learned_first)
         latencies.append(time.perf_counter() - t)
         clicks += 1
-        dice = Overlap.of(value_of(lm.data[region]), truth[region]).dice
+        dice = Overlap.of(predicted(), truth[region]).dice
         dices.append(dice)
         if VERBOSE:
             print(f"    {'+' if positive else '-'} at {tuple(int(v) for v in voxel)}: "
@@ -182,8 +188,10 @@ def main() -> None:
                     continue
                 margin = np.ceil(10.0 / np.array(vol.spacing)).astype(int)
                 region = tuple(slice(max(0, s.start - m), min(d, s.stop + m)) for s, m, d in zip(sl, margin, vol.shape))
+                # Another true lesion within the margin is neither this lesion's false tumour nor its miss (the
+                # user would not erase a real lesion to fix this one): its voxels are left out of this Dice.
                 r = correct(lm, vol, lesion, region, lambda a: a == 2, "tumour", 0.80, prob, click_net, args.learned_first,
-                            apply)
+                            apply, ignore=(gt & ~lesion)[region])
                 r["case"] = ref.name
                 r["synthetic"] = bool(synthetic[lesion].mean() > 0.5)
                 lesion_runs.append(r)
