@@ -45,6 +45,19 @@ def test_one_click_finds_a_hypo_or_hyperdense_sphere(contrast):
     np.testing.assert_array_equal(lm.data, labels)
 
 
+def test_one_click_on_a_lesion_at_the_capsule_does_not_run_along_the_liver_edge():
+    g = _grid()
+    liver = ((g[0] - 64) / 55) ** 2 + ((g[1] - 64) / 50) ** 2 + ((g[2] - 50) / 40) ** 2 <= 1
+    lesion = ((g[0] - 18) ** 2 + (g[1] - 64) ** 2 + (g[2] - 50) ** 2 <= 10.0**2) & liver  # cut by the capsule
+    hu = np.where(liver, 100.0, -80.0) + np.random.default_rng(0).normal(0, 8.0, SHAPE)
+    hu[lesion] -= 18.0
+    lm = LabelMap(liver.astype(np.uint8))
+    lesion_click(lm, hu.astype(np.float32), SP, _voxel((18, 64, 50)), positive=True)
+    # Fat blurred into the liver's edge looks like a faint lesion: smoothed plainly, the region ran along the
+    # capsule (Dice 0.80, 40 % too large); smoothed within the liver only, 0.91.
+    assert Overlap.of(lm.data == 2, lesion).dice >= 0.88
+
+
 def test_one_click_finds_an_isodense_lesion_by_its_enhancing_rim():
     hu, labels, lesion = _liver_with_lesion(0.0)  # no contrast inside: a threshold sees nothing
     g = _grid()

@@ -153,7 +153,9 @@ def lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabilit
     local = np.round(np.asarray(voxel, float)).astype(int) - [s.start for s in box]
     lab = labels[box]
     allowed = _near_liver(lab >= LIVER)
-    img = ndimage.gaussian_filter(hu[box].astype(np.float32), sigma=2.0 / sp, truncate=3.0)  # 2 mm: CT noise is ~10-20 HU
+    # 2 mm: CT noise is ~10-20 HU. Within the liver only: fat blurred into the liver's edge would make a dark rim
+    # along the capsule that reads as a hypodense lesion, and a lesion near the edge would leak along it.
+    img = _smooth(hu[box], 2.0 / sp, within=(lab >= LIVER) if (lab >= LIVER).sum() > 1000 else None, truncate=3.0)
     dist = _mm_from(img.shape, local, sp)
     region = _contrast_region(img, lab, allowed, dist, sp, local)
     if region is not None:
@@ -606,12 +608,20 @@ def _region_grid(hu: np.ndarray, spacing: np.ndarray, within: np.ndarray | None 
     step = np.array([max(1, int(round(EDGE_GRID_MM / s))) if i < 2 else 1 for i, s in enumerate(spacing)])
     sigma = [EDGE_GRID_MM / s if i < 2 else 0.5 for i, s in enumerate(spacing)]
     thin = (slice(None, None, step[0]), slice(None, None, step[1]), slice(None, None, step[2]))
+    return step, _smooth(hu, sigma, within, thin), spacing * step
+
+
+def _smooth(hu: np.ndarray, sigma, within: np.ndarray | None = None, thin=(slice(None),) * 3,
+            truncate: float = 4.0) -> np.ndarray:
+    """Gaussian smoothing (float32), then ``thin`` (a slicing); with ``within``, a normalised convolution over those
+    voxels only, so a mask's border keeps its inside's HU instead of a blend with what lies outside it (far from
+    the mask, where nothing is left to average, the CT as it is)."""
     if within is None:
-        img = ndimage.gaussian_filter(hu.astype(np.float32), sigma=sigma)[thin]
-    else:
-        w = within.astype(np.float32)
-        img = ndimage.gaussian_filter(hu * w, sigma=sigma)[thin] / np.maximum(ndimage.gaussian_filter(w, sigma=sigma)[thin], 1e-3)
-    return step, img, spacing * step
+        return ndimage.gaussian_filter(hu.astype(np.float32), sigma=sigma, truncate=truncate)[thin]
+    w = within.astype(np.float32)
+    norm = ndimage.gaussian_filter(w, sigma=sigma, truncate=truncate)[thin]
+    img = ndimage.gaussian_filter(hu * w, sigma=sigma, truncate=truncate)[thin] / np.maximum(norm, 1e-3)
+    return np.where(norm >= 0.1, img, hu[thin]).astype(np.float32)
 
 
 def _full_grid(part: np.ndarray, step: np.ndarray, shape) -> np.ndarray:
