@@ -114,8 +114,12 @@ def correct(lm: LabelMap, vol, truth: np.ndarray, region, value_of, target: str,
         dice = Overlap.of(predicted(), truth[region]).dice
         dices.append(dice)
         if VERBOSE:
+            after = predicted()
+            flipped = after != pred
             print(f"    {'+' if positive else '-'} at {tuple(int(v) for v in voxel)}: "
-                  f"{change.name + f', {change.values.size} voxels' if change else 'nothing'} -> Dice {dice:.2f}")
+                  f"{change.name + f', {change.values.size} voxels' if change else 'nothing'} "
+                  f"({int(flipped.sum())} in the lesion's region, {int((flipped & (after == truth[region])).sum())} "
+                  f"of them right) -> Dice {dice:.2f}")
     return {"clicks": clicks if dice >= goal else None, "dices": dices, "latencies": latencies}
 
 
