@@ -193,7 +193,8 @@ def _contrast_region(img: np.ndarray, lab: np.ndarray, allowed: np.ndarray, dist
     contrast = float(np.median(img[dist <= 2.5])) - background
     if abs(contrast) < 5.0:
         return None
-    region = _threshold_region(img, background, contrast, allowed & ~known, allowed, dist, sp, local)
+    shells = _Shells.around(img, allowed & ~known, dist)
+    region = _threshold_region(img, background, contrast, shells, allowed, dist, sp, local)
     level = contrast
     if region is not None:
         # The click's own neighbourhood may be the lesion's darkest (or brightest) part: the threshold goes
@@ -201,7 +202,7 @@ def _contrast_region(img: np.ndarray, lab: np.ndarray, allowed: np.ndarray, dist
         # more than doubles the region (it leaks into the parenchyma: a faint lesion's threshold is near noise).
         inner = float(np.median(img[region])) - background
         if 10.0 <= inner * np.sign(contrast) < abs(contrast):
-            wider = _threshold_region(img, background, inner, allowed & ~known, allowed, dist, sp, local)
+            wider = _threshold_region(img, background, inner, shells, allowed, dist, sp, local)
             if wider is not None and wider.sum() <= 2 * region.sum():
                 region, level = wider, inner
     for _ in range(2):
@@ -211,33 +212,46 @@ def _contrast_region(img: np.ndarray, lab: np.ndarray, allowed: np.ndarray, dist
         outside = float(np.median(img[shell])) - background if shell.any() else 0.0
         if outside * np.sign(contrast) < max(8.0, abs(level) / 4) or abs(outside) > 0.8 * abs(level):
             break
-        wider = _threshold_region(img, background, outside, allowed & ~known, allowed, dist, sp, local)
+        wider = _threshold_region(img, background, outside, shells, allowed, dist, sp, local)
         if wider is None:
             break
         region, level = wider | region, outside
     return region
 
 
-def _threshold_region(img: np.ndarray, background: float, contrast: float, counted: np.ndarray, allowed: np.ndarray,
+@dataclass
+class _Shells:
+    """The voxels a radius prior counts and their 2 mm shells around the click, gathered once for the several
+    thresholds a click tries."""
+
+    values: np.ndarray  # the smoothed CT at the counted voxels
+    index: np.ndarray  # each counted voxel's shell
+    sizes: np.ndarray  # voxels per shell
+
+    @classmethod
+    def around(cls, img: np.ndarray, counted: np.ndarray, dist: np.ndarray) -> _Shells:
+        index = (dist[counted] // 2.0).astype(np.intp)
+        return cls(img[counted], index, np.bincount(index))
+
+
+def _threshold_region(img: np.ndarray, background: float, contrast: float, shells: _Shells, allowed: np.ndarray,
                       dist: np.ndarray, sp: np.ndarray, local: np.ndarray) -> np.ndarray | None:
     """Voxels at least half ``contrast`` away from ``background`` (on its side), connected to the click, within
     the radius prior; None when empty or when it reaches the edge of the region (not a lesion-like blob)."""
-    side = (img - background) * np.sign(contrast) >= 0.5 * abs(contrast)
+    sign, cut = np.sign(contrast), 0.5 * abs(contrast)
     # Shape prior: the lesion's radius is where, shell by shell, most voxels stop looking like the seed;
     # the region may not reach far beyond it, which stops leaks along vessels and noisy parenchyma.
-    shell = (dist[counted] // 2.0).astype(int)  # 2 mm shells
-    share = np.bincount(shell, weights=side[counted]) / np.maximum(np.bincount(shell), 1)
-    filled = np.bincount(shell) > 0
-    stops = np.flatnonzero(filled[1:] & (share[1:] < 0.4)) + 1  # from 2 mm out
+    share = np.bincount(shells.index, weights=(shells.values - background) * sign >= cut) / np.maximum(shells.sizes, 1)
+    stops = np.flatnonzero((shells.sizes[1:] > 0) & (share[1:] < 0.4)) + 1  # from 2 mm out
     radius = 2.0 * float(stops[0]) if stops.size and stops[0] < LESION_ROI_MM / 2 else LESION_ROI_MM
     reach = 1.3 * radius + 2.0
-    near = _roi(local, reach + 2 * sp.max(), sp, img.shape)  # the opening and labelling need only this much
-    part = _component_at(ndimage.binary_opening((side & allowed & (dist <= reach))[near], structure=_ball(1.5, sp)),
-                         local - [s.start for s in near], sp)
+    near = _roi(local, reach + 2 * sp.max(), sp, img.shape)  # the threshold, opening and labelling need only this much
+    side = ((img[near] - background) * sign >= cut) & allowed[near] & (dist[near] <= reach)
+    part = _component_at(ndimage.binary_opening(side, structure=_ball(1.5, sp)), local - [s.start for s in near], sp)
+    if not part.any() or (part & (dist[near] > LESION_ROI_MM - 2 * sp.max())).any():
+        return None
     region = np.zeros(img.shape, bool)
     region[near] = part
-    if not region.any() or (region & (dist > LESION_ROI_MM - 2 * sp.max())).any():
-        return None
     return region
 
 
