@@ -58,6 +58,19 @@ def test_one_click_on_a_lesion_at_the_capsule_does_not_run_along_the_liver_edge(
     assert Overlap.of(lm.data == 2, lesion).dice >= 0.88
 
 
+@pytest.mark.parametrize("contrast", [-30.0, +25.0])
+def test_one_click_on_a_sub_millimetre_grid_finds_the_sphere(contrast):
+    sp, shape = (0.55, 0.55, 1.5), (221, 219, 60)  # odd sizes: the coarse grid's padding is exercised too
+    g = np.indices(shape).astype(np.float64) * np.array(sp)[:, None, None, None]
+    liver = ((g[0] - 60) / 50) ** 2 + ((g[1] - 60) / 45) ** 2 + ((g[2] - 45) / 40) ** 2 <= 1
+    lesion = (g[0] - 55) ** 2 + (g[1] - 65) ** 2 + (g[2] - 45) ** 2 <= 11.0**2
+    hu = np.where(liver, 100.0, -80.0) + np.random.default_rng(0).normal(0, 12.0, shape)
+    hu[lesion] += contrast
+    lm = LabelMap(liver.astype(np.uint8))
+    lesion_click(lm, hu.astype(np.float32), sp, np.array([55, 65, 45]) / np.array(sp), positive=True)
+    assert Overlap.of(lm.data == 2, lesion).dice >= 0.85
+
+
 def test_one_click_finds_an_isodense_lesion_by_its_enhancing_rim():
     hu, labels, lesion = _liver_with_lesion(0.0)  # no contrast inside: a threshold sees nothing
     g = _grid()
