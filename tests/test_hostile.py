@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from livseg_gui.cli import main
@@ -86,6 +86,7 @@ def test_fuzz_nifti_header_mutations(tmp_path, mutations):
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.integers(0, 1400), st.integers(0, 255)), min_size=1, max_size=10))
+@example(mutations=[(539, 0), (626, 0)])  # SliceThickness's VR turned to "D\0": pydicom raised NotImplementedError
 def test_fuzz_dicom_header_mutations(tmp_path, mutations):
     folder = tmp_path / "series"
     if not folder.exists():

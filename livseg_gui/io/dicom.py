@@ -66,7 +66,7 @@ class DicomSeries:
             return None
         try:
             ps = [float(v) for v in self.kept[0][1].PixelSpacing]
-        except (AttributeError, TypeError, ValueError):
+        except Exception:  # missing, or a corrupt element (pydicom raises almost anything, e.g. on a bad VR)
             return None
         dz = float(np.median(np.diff(self.positions))) if len(self.kept) > 1 else _thickness(self.kept[0][1])
         return ps[1], ps[0], dz
@@ -89,7 +89,7 @@ def _text(ds: Dataset, key: str) -> str:
 def _thickness(ds: Dataset) -> float:
     try:
         return float(ds.SliceThickness) or 1.0
-    except (AttributeError, TypeError, ValueError):
+    except Exception:  # missing or corrupt (a bad VR raises NotImplementedError): one slice needs no thickness
         return 1.0
 
 
@@ -228,8 +228,8 @@ def plan_stack(series: DicomSeries) -> None:
     s.positions = pos
     try:
         ps = [float(v) for v in stack[0][1].PixelSpacing]
-    except (AttributeError, TypeError, ValueError):
-        s.problem = s.problem or "PixelSpacing is missing"
+    except Exception:  # missing or corrupt
+        s.problem = s.problem or "PixelSpacing is missing or unreadable"
         return
     if len(ps) != 2 or min(ps) <= 0 or not np.all(np.isfinite(ps)):
         s.problem = s.problem or f"invalid PixelSpacing {ps}"
