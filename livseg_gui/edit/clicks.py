@@ -77,6 +77,19 @@ def _core(mask: np.ndarray, spacing) -> tuple[np.ndarray, float]:
     return at, float(depth.max())
 
 
+def _smooth(hu: np.ndarray, sigma, within: np.ndarray | None = None, thin=(slice(None),) * 3,
+            truncate: float = 4.0) -> np.ndarray:
+    """Gaussian smoothing (float32), then ``thin`` (a slicing); with ``within``, a normalised convolution over those
+    voxels only, so a mask's border keeps its inside's HU instead of a blend with what lies outside it (far from
+    the mask, where nothing is left to average, the CT as it is)."""
+    if within is None:
+        return ndimage.gaussian_filter(hu.astype(np.float32), sigma=sigma, truncate=truncate)[thin]
+    w = within.astype(np.float32)
+    norm = ndimage.gaussian_filter(w, sigma=sigma, truncate=truncate)[thin]
+    img = ndimage.gaussian_filter(hu * w, sigma=sigma, truncate=truncate)[thin] / np.maximum(norm, 1e-3)
+    return np.where(norm >= 0.1, img, hu[thin]).astype(np.float32)
+
+
 def _ball(radius_mm: float, spacing) -> np.ndarray:
     """A ball of ``radius_mm`` on the voxel grid; one voxel thick along axes coarser than the radius
     (a 1.5 mm ball must not become a 15 mm tall one on 5 mm slices)."""
@@ -657,19 +670,6 @@ def _region_grid(hu: np.ndarray, spacing: np.ndarray, within: np.ndarray | None 
     sigma = [EDGE_GRID_MM / s if i < 2 else 0.5 for i, s in enumerate(spacing)]
     thin = (slice(None, None, step[0]), slice(None, None, step[1]), slice(None, None, step[2]))
     return step, _smooth(hu, sigma, within, thin), spacing * step
-
-
-def _smooth(hu: np.ndarray, sigma, within: np.ndarray | None = None, thin=(slice(None),) * 3,
-            truncate: float = 4.0) -> np.ndarray:
-    """Gaussian smoothing (float32), then ``thin`` (a slicing); with ``within``, a normalised convolution over those
-    voxels only, so a mask's border keeps its inside's HU instead of a blend with what lies outside it (far from
-    the mask, where nothing is left to average, the CT as it is)."""
-    if within is None:
-        return ndimage.gaussian_filter(hu.astype(np.float32), sigma=sigma, truncate=truncate)[thin]
-    w = within.astype(np.float32)
-    norm = ndimage.gaussian_filter(w, sigma=sigma, truncate=truncate)[thin]
-    img = ndimage.gaussian_filter(hu * w, sigma=sigma, truncate=truncate)[thin] / np.maximum(norm, 1e-3)
-    return np.where(norm >= 0.1, img, hu[thin]).astype(np.float32)
 
 
 def _full_grid(part: np.ndarray, step: np.ndarray, shape) -> np.ndarray:

@@ -64,9 +64,8 @@ class DicomSeries:
     def spacing(self) -> tuple[float, float, float] | None:
         if not self.kept:
             return None
-        try:
-            ps = [float(v) for v in self.kept[0][1].PixelSpacing]
-        except Exception:  # missing, or a corrupt element (pydicom raises almost anything, e.g. on a bad VR)
+        ps = _pixel_spacing(self.kept[0][1])
+        if ps is None:
             return None
         dz = float(np.median(np.diff(self.positions))) if len(self.kept) > 1 else _thickness(self.kept[0][1])
         return ps[1], ps[0], dz
@@ -86,10 +85,19 @@ def _text(ds: Dataset, key: str) -> str:
         return ""
 
 
+def _pixel_spacing(ds: Dataset) -> list[float] | None:
+    """PixelSpacing as floats; None when missing or corrupt (pydicom raises almost anything on a bad element,
+    NotImplementedError for a corrupted VR among them)."""
+    try:
+        return [float(v) for v in ds.PixelSpacing]
+    except Exception:
+        return None
+
+
 def _thickness(ds: Dataset) -> float:
     try:
         return float(ds.SliceThickness) or 1.0
-    except Exception:  # missing or corrupt (a bad VR raises NotImplementedError): one slice needs no thickness
+    except Exception:  # missing or corrupt, as for PixelSpacing: one slice needs no thickness
         return 1.0
 
 
@@ -226,9 +234,8 @@ def plan_stack(series: DicomSeries) -> None:
     stack, pos = [u for u, k in zip(stack, keep) if k], pos[keep]
     s.kept = [(u[0], u[1]) for u in stack]
     s.positions = pos
-    try:
-        ps = [float(v) for v in stack[0][1].PixelSpacing]
-    except Exception:  # missing or corrupt
+    ps = _pixel_spacing(stack[0][1])
+    if ps is None:
         s.problem = s.problem or "PixelSpacing is missing or unreadable"
         return
     if len(ps) != 2 or min(ps) <= 0 or not np.all(np.isfinite(ps)):
