@@ -141,6 +141,16 @@ def test_a_click_on_a_clear_lesion_with_a_fragment_drawn_takes_the_lesion_whole(
     assert Overlap.of(lm.data == 2, lesion).dice >= 0.85
 
 
+def test_a_click_far_from_a_small_fragment_in_a_faint_lesion_takes_the_lesion_not_the_fragment_grown():
+    hu, labels, lesion = _liver_with_lesion(-15.0, radius_mm=14.0)
+    g = _grid()
+    labels[(g[0] - 48) ** 2 + (g[1] - 70) ** 2 + (g[2] - 50) ** 2 <= 2.5**2] = 2  # the model's fragment at its edge
+    lm = LabelMap(labels.copy())
+    change = lesion_click(lm, hu, SP, _voxel((62, 70, 50)), positive=True)  # 11.5 mm from the 2.5 mm fragment
+    assert change is not None and change.name == "click lesion +"
+    assert Overlap.of(lm.data == 2, lesion).dice >= 0.8
+
+
 def test_a_false_lesion_over_the_liver_edge_goes_back_to_liver_inside_and_background_outside():
     hu, labels, _ = _liver_with_lesion(0.0)
     liver = labels == 1

@@ -500,8 +500,8 @@ def plan_lesion_click(labels: np.ndarray, hu: np.ndarray, spacing, voxel, positi
         # A faint region that runs into a lesion already drawn is that lesion's missed part: beside it the click
         # says "it goes on to here", which the extension follows better (an isodense part has no edge to
         # threshold). A region of clear contrast (>= 20 HU) is a lesion of its own outline, and a fragment
-        # drawn inside it does not change that.
-        beside = (region is not None and _touches(region[1], labels[region[0]] == TUMOUR)
+        # drawn inside it does not change that; nor does one farther from the click than its own radius.
+        beside = (region is not None and _runs_into_drawn(*region, labels, spacing, voxel)
                   and abs(_contrast_to_liver(hu[region[0]], labels[region[0]], region[1])) < 20.0)
         tries = [("click lesion +", lambda: None if beside else region),
                  ("click lesion + (extend)", lambda: extend_lesion(hu, labels, spacing, voxel)),
@@ -574,12 +574,23 @@ def _trim_to_outline(hu: np.ndarray, labels: np.ndarray, sp: np.ndarray, box, pa
     return part & ~outline
 
 
-def _touches(region: np.ndarray, other: np.ndarray) -> bool:
-    """Whether ``region`` touches (or overlaps) ``other``, face-connected; computed in its bounding box."""
+def _runs_into_drawn(box, region: np.ndarray, labels: np.ndarray, spacing, voxel) -> bool:
+    """Whether ``region`` (over ``box``) touches a drawn lesion that the click lies within that lesion's own radius
+    (+3 mm) of: only then can the click mean "that lesion goes on to here". A click 14 mm from a 4 mm fragment the
+    model drew in a 57 mL isodense lesion (radct-1720) is a click on a lesion of its own."""
     if not region.any():
         return False
+    sp = np.asarray(spacing, float)
+    tumour = labels[box] == TUMOUR
+    comp, _ = ndimage.label(tumour, structure=STRUCT26)
     near = bounding_box(region, margin=1)
-    return bool((ndimage.binary_dilation(region[near]) & other[near]).any())
+    ids = np.unique(comp[near][ndimage.binary_dilation(region[near]) & tumour[near]])  # face-connected to it
+    pts = np.argwhere(np.isin(comp, ids[ids > 0]))
+    if not pts.size:
+        return False
+    local = np.round(np.asarray(voxel, float)).astype(int) - [s.start for s in box]
+    d = float(np.sqrt((((pts - local) * sp) ** 2).sum(1)).min())
+    return d <= float(np.cbrt(3 * len(pts) * np.prod(sp) / (4 * np.pi))) + 3.0
 
 
 def _contrast_to_liver(hu: np.ndarray, lab: np.ndarray, region: np.ndarray) -> float:
