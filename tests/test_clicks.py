@@ -131,6 +131,17 @@ def test_a_click_beside_an_isodense_lesion_extends_it_on_the_click_side_only():
     assert not added[g[0] < 60].any()  # nothing on the far side of the lesion
 
 
+def test_a_click_in_the_middle_of_an_isodense_lesions_missed_two_thirds_takes_most_of_them():
+    hu, labels, lesion = _liver_with_lesion(-3.0)
+    g = _grid()
+    labels[lesion & (g[0] < 56)] = 2  # the model found a third of it
+    lm = LabelMap(labels.copy())
+    change = lesion_click(lm, hu, SP, _voxel((64, 70, 50)), positive=True)  # 8 mm from it, 8 mm from the edge
+    assert change is not None and change.name == "click lesion + (extend)"
+    assert Overlap.of(lm.data == 2, lesion).dice >= 0.85  # 0.39 before; 0.71 when only 3 mm around the click was seeded
+    assert ((lm.data == 2) & ~lesion).sum() * np.prod(SP) / 1000 < 1.0
+
+
 def test_a_click_on_a_clear_lesion_with_a_fragment_drawn_takes_the_lesion_whole():
     hu, labels, lesion = _liver_with_lesion(+35.0)
     g = _grid()

@@ -418,8 +418,8 @@ def extend_lesion(hu: np.ndarray, labels: np.ndarray, spacing, voxel) -> tuple[t
     the lesion (a region of clear contrast is a lesion whole, also one the model found only a fragment of).
 
     A click just outside a lesion says "it goes on to here": a random walker (:mod:`.random_walk`) from the
-    lesion and the click against the parenchyma beyond them (farther than 1.5x the click's distance to the
-    lesion, plus 3 mm) and everything outside the liver. Where the lesion's edge shows, the cut follows it;
+    lesion and a ball around the click against the parenchyma beyond them (farther than 1.5x the click's
+    distance to the lesion, plus 3 mm) and everything outside the liver. Where the lesion's edge shows, the cut follows it;
     where it is isodense, it falls between the seeds.
     """
     sp = np.asarray(spacing, float)
@@ -446,7 +446,10 @@ def extend_lesion(hu: np.ndarray, labels: np.ndarray, spacing, voxel) -> tuple[t
     local = ijk - [s.start for s in box]
     lesion_box = _in_box(wide, lesion, box)
     to_click = _mm_from(lab.shape, local, sp)
-    fg = lesion_box | (to_click <= max(sp.min(), min(3.0, d / 2)))
+    # The click says the lesion reaches it: it lies in the missed part, most often near that part's middle, so a
+    # ball of 0.7 of its distance to the lesion (less half a slice: the lesion's edge is that uncertain along z;
+    # at most 10 mm) is taken as lesion. Seeding only 3 mm, an isodense lesion grew ~300-2000 voxels per click.
+    fg = lesion_box | (to_click <= max(sp.min(), min(10.0, 0.7 * d, d - sp[2] / 2)))
     beyond = ndimage.distance_transform_edt(~fg, sampling=sp) > 1.5 * d + 3.0
     seeds = np.zeros(lab.shape, np.int8)
     faces = np.ones(lab.shape, bool)
