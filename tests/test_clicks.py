@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from livseg_gui.edit import LabelMap
-from livseg_gui.edit.clicks import extend_lesion, lesion_click, liver_click
+from livseg_gui.edit.clicks import _continues_drawn, extend_lesion, lesion_click, liver_click
 from livseg_gui.measure.metrics import Overlap
 
 SP = (0.8, 0.8, 2.0)
@@ -140,6 +140,24 @@ def test_a_click_in_the_middle_of_an_isodense_lesions_missed_two_thirds_takes_mo
     assert change is not None and change.name == "click lesion + (extend)"
     assert Overlap.of(lm.data == 2, lesion).dice >= 0.85  # 0.39 before; 0.71 when only 3 mm around the click was seeded
     assert ((lm.data == 2) & ~lesion).sum() * np.prod(SP) / 1000 < 1.0
+
+
+def test_a_click_continues_a_drawn_lesion_within_its_radius_touching_or_not():
+    g = _grid()
+    labels = np.ones(SHAPE, np.uint8)
+    labels[(g[0] - 60) ** 2 + (g[1] - 70) ** 2 + (g[2] - 50) ** 2 <= 10.0**2] = 2  # a drawn lesion, 10 mm radius
+    labels[(g[0] - 100) ** 2 + (g[1] - 70) ** 2 + (g[2] - 50) ** 2 <= 2.5**2] = 2  # a drawn fragment
+    box = tuple(slice(0, n) for n in SHAPE)
+
+    def region_at(mm, r=2.0):
+        return (g[0] - mm[0]) ** 2 + (g[1] - mm[1]) ** 2 + (g[2] - mm[2]) ** 2 <= r**2
+
+    # 6 mm beside the lesion: its rim's region (a few voxels) need not reach it
+    assert _continues_drawn(box, region_at((76, 70, 50)), labels, SP, _voxel((76, 70, 50)))
+    # 11 mm from the fragment, the region touching it: a lesion of its own
+    assert not _continues_drawn(box, region_at((100, 81, 50), 9.0), labels, SP, _voxel((100, 81, 50)))
+    # 30 mm from both: nothing to continue
+    assert not _continues_drawn(box, region_at((60, 110, 50)), labels, SP, _voxel((60, 110, 50)))
 
 
 def test_a_click_on_a_clear_lesion_with_a_fragment_drawn_takes_the_lesion_whole():

@@ -500,11 +500,12 @@ def plan_lesion_click(labels: np.ndarray, hu: np.ndarray, spacing, voxel, positi
     if positive:
         found = lesion_region(hu, labels, spacing, voxel, probability)
         region = found if (found[1] & (labels[found[0]] != TUMOUR)).any() else None  # only if it adds something
-        # A faint region that runs into a lesion already drawn is that lesion's missed part: beside it the click
-        # says "it goes on to here", which the extension follows better (an isodense part has no edge to
-        # threshold). A region of clear contrast (>= 20 HU) is a lesion of its own outline, and a fragment
-        # drawn inside it does not change that; nor does one farther from the click than its own radius.
-        beside = (region is not None and _runs_into_drawn(*region, labels, spacing, voxel)
+        # A faint region at a lesion already drawn (running into it, or clicked within the lesion's radius of it)
+        # is that lesion's missed part: beside it the click says "it goes on to here", which the extension
+        # follows better (an isodense part has no edge to threshold). A region of clear contrast (>= 20 HU) is a
+        # lesion of its own outline, and a fragment drawn inside it does not change that; nor does a drawn lesion
+        # farther from the click than its own radius (+3 mm).
+        beside = (region is not None and _continues_drawn(*region, labels, spacing, voxel)
                   and abs(_contrast_to_liver(hu[region[0]], labels[region[0]], region[1])) < 20.0)
         tries = [("click lesion +", lambda: None if beside else region),
                  ("click lesion + (extend)", lambda: extend_lesion(hu, labels, spacing, voxel)),
@@ -577,23 +578,30 @@ def _trim_to_outline(hu: np.ndarray, labels: np.ndarray, sp: np.ndarray, box, pa
     return part & ~outline
 
 
-def _runs_into_drawn(box, region: np.ndarray, labels: np.ndarray, spacing, voxel) -> bool:
-    """Whether ``region`` (over ``box``) touches a drawn lesion that the click lies within that lesion's own radius
-    (+3 mm) of: only then can the click mean "that lesion goes on to here". A click 14 mm from a 4 mm fragment the
-    model drew in a 57 mL isodense lesion (radct-1720) is a click on a lesion of its own."""
-    if not region.any():
-        return False
+def _continues_drawn(box, region: np.ndarray, labels: np.ndarray, spacing, voxel) -> bool:
+    """Whether a positive click continues a drawn lesion: the click lies within that lesion's own radius (+3 mm) of
+    the lesions ``region`` (over ``box``) touches and the one nearest the click (within EXTEND_MM).
+
+    Only then can the click mean "that lesion goes on to here". A click 14 mm from a 4 mm fragment the model drew in a
+    57 mL isodense lesion (radct-1720) is a click on a lesion of its own; one in the fainter rim around a drawn core
+    (ircadb-17) continues that lesion even where the rim's own region, a few noisy voxels, stops short of it.
+    """
     sp = np.asarray(spacing, float)
-    tumour = labels[box] == TUMOUR
-    comp, _ = ndimage.label(tumour, structure=STRUCT26)
-    near = bounding_box(region, margin=1)
-    ids = np.unique(comp[near][ndimage.binary_dilation(region[near]) & tumour[near]])  # face-connected to it
-    pts = np.argwhere(np.isin(comp, ids[ids > 0]))
-    if not pts.size:
+    comp, n = ndimage.label(labels[box] == TUMOUR, structure=STRUCT26)
+    if n == 0:
         return False
     local = np.round(np.asarray(voxel, float)).astype(int) - [s.start for s in box]
-    d = float(np.sqrt((((pts - local) * sp) ** 2).sum(1)).min())
-    return d <= float(np.cbrt(3 * len(pts) * np.prod(sp) / (4 * np.pi))) + 3.0
+    drawn = np.argwhere(comp > 0)
+    to_click = np.sqrt((((drawn - local) * sp) ** 2).sum(1))
+    ids = {int(comp[tuple(drawn[np.argmin(to_click)])])} if to_click.min() <= EXTEND_MM else set()
+    if region.any():
+        near = bounding_box(region, margin=1)
+        ids |= set(np.unique(comp[near][ndimage.binary_dilation(region[near])]).tolist()) - {0}  # face-connected
+    if not ids:
+        return False
+    mine = np.isin(comp[tuple(drawn.T)], list(ids))
+    radius = float(np.cbrt(3 * mine.sum() * np.prod(sp) / (4 * np.pi)))
+    return float(to_click[mine].min()) <= radius + 3.0
 
 
 def _contrast_to_liver(hu: np.ndarray, lab: np.ndarray, region: np.ndarray) -> float:
