@@ -212,10 +212,15 @@ def test_a_false_lesion_over_the_liver_edge_goes_back_to_liver_inside_and_backgr
     assert (lm.data[blob & liver] == 1).mean() > 0.9 and (lm.data[blob & ~liver] == 0).mean() > 0.95
 
 
-def test_a_negative_click_trims_what_a_positive_click_overgrew_and_keeps_its_lesion():
+@pytest.mark.parametrize("walk_voxels", [None, 20_000])  # full resolution, and the thinned grid of a large lesion
+def test_a_negative_click_trims_what_a_positive_click_overgrew_and_keeps_its_lesion(walk_voxels, monkeypatch):
+    from livseg_gui.edit import clicks
     from livseg_gui.edit.labelmap import Click
     from livseg_gui.io.volume import Volume
     from livseg_gui.workflow import apply_click
+
+    if walk_voxels:
+        monkeypatch.setattr(clicks, "LESION_WALK_VOXELS", walk_voxels)
 
     hu, labels, lesion = _liver_with_lesion(-35.0)
     g = _grid()
