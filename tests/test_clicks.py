@@ -7,7 +7,7 @@ import pytest
 from scipy import ndimage
 
 from livseg_gui.edit import LabelMap
-from livseg_gui.edit.clicks import _continues_drawn, extend_lesion, lesion_click, liver_click
+from livseg_gui.edit.clicks import _compact, _continues_drawn, extend_lesion, lesion_click, liver_click
 from livseg_gui.measure.metrics import Overlap
 
 SP = (0.8, 0.8, 2.0)
@@ -63,6 +63,19 @@ def test_one_click_finds_a_faint_lesion_in_mottled_parenchyma_on_thick_slices():
         lesion_click(lm, hu.astype(np.float32), sp, np.array((70, 80, 60)) / sp, positive=True)
         dice.append(Overlap.of(lm.data == 2, lesion).dice)
     assert min(dice) >= 0.72, dice  # 0.78 / 0.68 / 0.65 with a fixed stop
+
+
+def test_a_lesion_or_its_rim_is_compact_a_spread_through_darker_parenchyma_is_not():
+    g = _grid()
+    sp = np.array(SP)
+    ball = (g[0] - 60) ** 2 + (g[1] - 70) ** 2 + (g[2] - 50) ** 2 <= 14.0**2
+    ellipsoid = ((g[0] - 60) / 17.5) ** 2 + ((g[1] - 70) / 14.0) ** 2 + ((g[2] - 50) / 11.2) ** 2 <= 1
+    # a threshold that went on from a 7 mm lesion along two darker bands of parenchyma
+    lesion = (g[0] - 60) ** 2 + (g[1] - 70) ** 2 + (g[2] - 50) ** 2 <= 7.0**2
+    bands = ((np.abs(g[0] - 60) < 5) & (np.abs(g[1] - 70) < 40)) | ((np.abs(g[1] - 100) < 5) & (np.abs(g[0] - 75) < 20))
+    spread = lesion | (bands & (np.abs(g[2] - 50) < 6))
+    assert _compact(ball, sp) and _compact(ellipsoid, sp)
+    assert not _compact(spread, sp)
 
 
 def test_one_click_on_a_lesion_at_the_capsule_does_not_run_along_the_liver_edge():

@@ -225,7 +225,8 @@ def _contrast_region(img: np.ndarray, lab: np.ndarray, allowed: np.ndarray, dist
     inside a fainter rim -- necrosis in a metastasis -- still stops that threshold short of the edge.
     While a shell 2-5 mm outside the region (beyond its edge's blur) still differs from the parenchyma by
     a quarter of the region's level (and 8 HU), the lesion goes on: thresholded again half-way from that
-    shell's level (at most twice).
+    shell's level (at most twice), as long as that stays compact (:func:`_compact`): a lesion in a darker
+    zone of parenchyma (beam hardening by the ribs) sees the zone as its rim, and a 1.2 mL lesion became 14 mL.
     """
     liver = lab >= LIVER
     # The parenchyma around it: the liver in the region (it outweighs even a large lesion), else a soft-tissue shell.
@@ -260,10 +261,19 @@ def _contrast_region(img: np.ndarray, lab: np.ndarray, allowed: np.ndarray, dist
         if outside * np.sign(contrast) < max(8.0, abs(level) / 4) or abs(outside) > 0.8 * abs(level):
             break
         wider = _threshold_region(img, background, outside, shells, allowed, dist, sp, local)
-        if wider is None:
+        if wider is None or not _compact(wider, sp):
             break
         region, level = wider | region, outside
     return region
+
+
+def _compact(region: np.ndarray, sp: np.ndarray) -> bool:
+    """Whether ``region`` is about as compact as a lesion: 95 % of it within 1.4x its equivalent-sphere radius of its
+    centroid (a sphere 0.98, the benchmark's lesions and rims 1.03-1.25; a threshold spreading through a darker zone
+    of parenchyma 1.5-1.7)."""
+    pts = np.argwhere(region) * sp
+    reach = float(np.percentile(np.sqrt(((pts - pts.mean(0)) ** 2).sum(1)), 95))
+    return reach <= 1.4 * float(np.cbrt(3 * len(pts) * np.prod(sp) / (4 * np.pi)))
 
 
 @dataclass
