@@ -78,6 +78,16 @@ def test_a_lesion_or_its_rim_is_compact_a_spread_through_darker_parenchyma_is_no
     assert not _compact(spread, sp)
 
 
+def test_one_click_finds_a_lesion_on_slices_the_models_liver_left_out():
+    hu, labels, lesion = _liver_with_lesion(-35.0)
+    g = _grid()
+    labels[g[2] < 52] = 0  # the model's liver stops at the lesion's middle
+    lm = LabelMap(labels.copy())
+    change = lesion_click(lm, hu, SP, _voxel((60, 70, 44)), positive=True)  # below it: the user says a lesion is here
+    assert change is not None
+    assert Overlap.of(lm.data == 2, lesion).dice >= 0.9  # 0.38 when kept to the model's liver
+
+
 def test_one_click_on_a_lesion_at_the_capsule_does_not_run_along_the_liver_edge():
     g = _grid()
     liver = ((g[0] - 64) / 55) ** 2 + ((g[1] - 64) / 50) ** 2 + ((g[2] - 50) / 40) ** 2 <= 1

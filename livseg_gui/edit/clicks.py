@@ -123,6 +123,13 @@ def _near_liver(liver: np.ndarray) -> np.ndarray:
     return near.view(bool)
 
 
+def _where_lesion_may_lie(lab: np.ndarray, local: np.ndarray) -> np.ndarray:
+    """Near the liver (:func:`_near_liver`), or anywhere when the click lies outside that: the user says a lesion is
+    there, where the model's liver missed it (a lesion on the scan's last slices, which the cascade left out)."""
+    near = _near_liver(lab >= LIVER)
+    return near if near[tuple(local)] else np.ones_like(near)
+
+
 def _fill_holes(mask: np.ndarray) -> np.ndarray:
     """``binary_fill_holes`` within the mask's bounding box (it iterates over the whole array otherwise)."""
     out = np.zeros_like(mask)
@@ -168,7 +175,7 @@ def lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabilit
     # Pixels under 0.7 mm: the region is found on a grid twice as coarse in-plane (a quarter of the voxels; the
     # 2 mm smoothing leaves nothing finer to see) and its outline snapped at full resolution.
     grid = _LesionGrid.of(hu[box], lab, local, sp, 2 if sp[:2].max() < 0.7 else 1)
-    allowed = grid.allowed if grid.k == 1 else _near_liver(lab >= LIVER)
+    allowed = grid.allowed if grid.k == 1 else _where_lesion_may_lie(lab, local)
     region = _contrast_region(grid.img, grid.lab, grid.allowed, grid.dist, grid.sp, grid.local)
     if region is not None:
         return box, _snap_to_edges(hu[box], lab, allowed, grid.full(region, lab.shape) & allowed, sp, local)
@@ -207,8 +214,10 @@ class _LesionGrid:
             hu = sum(padded[i::k, j::k] for i in range(k) for j in range(k)) / k**2
             lab, local, sp = lab[::k, ::k], np.asarray(local) // [k, k, 1], sp * [k, k, 1]
         liver = lab >= LIVER
-        img = _smooth(hu, 2.0 / sp, within=liver if liver.sum() > 1000 else None, truncate=3.0)
-        return cls(hu, img, lab, _near_liver(liver), _mm_from(img.shape, local, sp), sp, local, k)
+        allowed = _where_lesion_may_lie(lab, local)
+        inside = liver.sum() > 1000 and bool(_near_liver(liver)[tuple(local)])  # else smoothed as the CT is
+        img = _smooth(hu, 2.0 / sp, within=liver if inside else None, truncate=3.0)
+        return cls(hu, img, lab, allowed, _mm_from(img.shape, local, sp), sp, local, k)
 
     def full(self, mask: np.ndarray, shape) -> np.ndarray:
         """``mask`` (on this grid) on the full-resolution grid of ``shape``."""
