@@ -448,8 +448,8 @@ def extend_lesion(hu: np.ndarray, labels: np.ndarray, spacing, voxel) -> tuple[t
 
     A click just outside a lesion says "it goes on to here": a random walker (:mod:`.random_walk`) from the
     lesion and a ball around the click against the parenchyma beyond them (farther than 1.5x the click's
-    distance to the lesion, plus 3 mm) and everything outside the liver. Where the lesion's edge shows, the cut follows it;
-    where it is isodense, it falls between the seeds.
+    distance to the lesion, plus 3 mm) and everything outside the liver. Where the lesion's edge shows, the
+    cut follows it; where it is isodense, it falls between the seeds.
     """
     sp = np.asarray(spacing, float)
     ijk = np.round(np.asarray(voxel, float)).astype(int)
@@ -610,8 +610,8 @@ def _trim_to_outline(hu: np.ndarray, labels: np.ndarray, sp: np.ndarray, box, pa
 
 
 def _continues_drawn(box, region: np.ndarray, labels: np.ndarray, spacing, voxel) -> bool:
-    """Whether a positive click continues a drawn lesion: the click lies within that lesion's own radius (+3 mm) of
-    the lesions ``region`` (over ``box``) touches and the one nearest the click (within EXTEND_MM).
+    """Whether a positive click continues a drawn lesion: the lesions ``region`` (over ``box``) touches, with the one
+    nearest the click (within EXTEND_MM), reach within their own equivalent radius (+3 mm) of the click.
 
     Only then can the click mean "that lesion goes on to here". A click 14 mm from a 4 mm fragment the model drew in a
     57 mL isodense lesion (radct-1720) is a click on a lesion of its own; one in the fainter rim around a drawn core
