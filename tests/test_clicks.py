@@ -88,6 +88,18 @@ def test_one_click_finds_a_lesion_on_slices_the_models_liver_left_out():
     assert Overlap.of(lm.data == 2, lesion).dice >= 0.9  # 0.38 when kept to the model's liver
 
 
+def test_a_lesion_click_outside_the_liver_in_fat_air_or_bone_adds_nothing():
+    hu, labels, _ = _liver_with_lesion(-35.0)  # -80 HU around the liver
+    g = _grid()
+    hu[(g[0] > 120) & (g[2] < 20)] = -1000.0  # air
+    hu[(g[1] > 118) & (g[2] > 80)] = 700.0  # bone
+    lm = LabelMap(labels.copy())
+    for mm in ((60, 120, 50), (122, 64, 10), (64, 120, 90)):  # fat 5 mm from the capsule, air, bone
+        assert labels[tuple(np.round(_voxel(mm)).astype(int))] == 0
+        assert lesion_click(lm, hu, SP, _voxel(mm), positive=True) is None
+    np.testing.assert_array_equal(lm.data, labels)
+
+
 def test_one_click_on_a_lesion_at_the_capsule_does_not_run_along_the_liver_edge():
     g = _grid()
     liver = ((g[0] - 64) / 55) ** 2 + ((g[1] - 64) / 50) ** 2 + ((g[2] - 50) / 40) ** 2 <= 1

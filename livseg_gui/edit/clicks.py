@@ -123,11 +123,19 @@ def _near_liver(liver: np.ndarray) -> np.ndarray:
     return near.view(bool)
 
 
-def _where_lesion_may_lie(lab: np.ndarray, local: np.ndarray) -> np.ndarray:
-    """Near the liver (:func:`_near_liver`), or anywhere when the click lies outside that: the user says a lesion is
-    there, where the model's liver missed it (a lesion on the scan's last slices, which the cascade left out)."""
-    near = _near_liver(lab >= LIVER)
-    return near if near[tuple(local)] else np.ones_like(near)
+def _where_lesion_may_lie(lab: np.ndarray, hu: np.ndarray, local: np.ndarray, sp: np.ndarray) -> np.ndarray:
+    """Where a positive lesion click's region may lie: near the liver (:func:`_near_liver`). A click outside that
+    within ~20 mm of the liver, on soft tissue, may find its lesion anywhere: the user says a lesion is there, where
+    the model's liver missed it (a lesion on the scan's last slices, which the cascade left out); so may one where
+    the box shows no liver to go by. A click outside the liver in fat, air or bone finds nothing."""
+    liver = lab >= LIVER
+    near = _near_liver(liver)  # everywhere when the box shows too little liver
+    if liver.sum() > 1000 and near[tuple(local)]:
+        return near
+    tissue = float(np.median(hu[_roi(local, 2.0, sp, hu.shape)]))
+    if not -20.0 <= tissue <= 250.0:
+        return np.zeros_like(near)
+    return near if liver.sum() > 1000 and not liver[_roi(local, 20.0, sp, lab.shape)].any() else np.ones_like(near)
 
 
 def _fill_holes(mask: np.ndarray) -> np.ndarray:
@@ -175,7 +183,7 @@ def lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabilit
     # Pixels under 0.7 mm: the region is found on a grid twice as coarse in-plane (a quarter of the voxels; the
     # 2 mm smoothing leaves nothing finer to see) and its outline snapped at full resolution.
     grid = _LesionGrid.of(hu[box], lab, local, sp, 2 if sp[:2].max() < 0.7 else 1)
-    allowed = grid.allowed if grid.k == 1 else _where_lesion_may_lie(lab, local)
+    allowed = grid.allowed if grid.k == 1 else _where_lesion_may_lie(lab, hu[box], local, sp)
     region = _contrast_region(grid.img, grid.lab, grid.allowed, grid.dist, grid.sp, grid.local)
     if region is not None:
         return box, _snap_to_edges(hu[box], lab, allowed, grid.full(region, lab.shape) & allowed, sp, local)
@@ -214,9 +222,9 @@ class _LesionGrid:
             hu = sum(padded[i::k, j::k] for i in range(k) for j in range(k)) / k**2
             lab, local, sp = lab[::k, ::k], np.asarray(local) // [k, k, 1], sp * [k, k, 1]
         liver = lab >= LIVER
-        allowed = _where_lesion_may_lie(lab, local)
-        inside = liver.sum() > 1000 and bool(_near_liver(liver)[tuple(local)])  # else smoothed as the CT is
-        img = _smooth(hu, 2.0 / sp, within=liver if inside else None, truncate=3.0)
+        allowed = _where_lesion_may_lie(lab, hu, local, sp)
+        # Within the liver only where the lesion is kept near it; a click outside the liver sees the CT as it is.
+        img = _smooth(hu, 2.0 / sp, within=None if allowed.all() else liver, truncate=3.0)
         return cls(hu, img, lab, allowed, _mm_from(img.shape, local, sp), sp, local, k)
 
     def full(self, mask: np.ndarray, shape) -> np.ndarray:
