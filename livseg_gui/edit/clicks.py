@@ -90,6 +90,11 @@ def _smooth(hu: np.ndarray, sigma, within: np.ndarray | None = None, thin=(slice
     return np.where(norm >= 0.1, img, hu[thin]).astype(np.float32)
 
 
+def _sphere_radius(voxels: int, sp: np.ndarray) -> float:
+    """Radius (mm) of the sphere as large as ``voxels`` voxels of spacing ``sp``."""
+    return float(np.cbrt(3 * voxels * np.prod(sp) / (4 * np.pi)))
+
+
 def _ball(radius_mm: float, spacing) -> np.ndarray:
     """A ball of ``radius_mm`` on the voxel grid; one voxel thick along axes coarser than the radius
     (a 1.5 mm ball must not become a 15 mm tall one on 5 mm slices)."""
@@ -130,12 +135,13 @@ def _where_lesion_may_lie(lab: np.ndarray, hu: np.ndarray, local: np.ndarray, sp
     the box shows no liver to go by. A click outside the liver in fat, air or bone finds nothing."""
     liver = lab >= LIVER
     near = _near_liver(liver)  # everywhere when the box shows too little liver
-    if liver.sum() > 1000 and near[tuple(local)]:
+    has_liver = liver.sum() > 1000
+    if has_liver and near[tuple(local)]:
         return near
     tissue = float(np.median(hu[_roi(local, 2.0, sp, hu.shape)]))
     if not -20.0 <= tissue <= 250.0:
         return np.zeros_like(near)
-    return near if liver.sum() > 1000 and not liver[_roi(local, 20.0, sp, lab.shape)].any() else np.ones_like(near)
+    return near if has_liver and not liver[_roi(local, 20.0, sp, lab.shape)].any() else np.ones_like(near)
 
 
 def _fill_holes(mask: np.ndarray) -> np.ndarray:
@@ -290,7 +296,7 @@ def _compact(region: np.ndarray, sp: np.ndarray) -> bool:
     of parenchyma 1.5-1.7)."""
     pts = np.argwhere(region) * sp
     reach = float(np.percentile(np.sqrt(((pts - pts.mean(0)) ** 2).sum(1)), 95))
-    return reach <= 1.4 * float(np.cbrt(3 * len(pts) * np.prod(sp) / (4 * np.pi)))
+    return reach <= 1.4 * _sphere_radius(len(pts), sp)
 
 
 @dataclass
@@ -356,7 +362,7 @@ def _snap_to_edges(hu: np.ndarray, lab: np.ndarray, allowed: np.ndarray, region:
     deepest point of each of the 16 labelled lesions of ``bench_clicks.py --scratch``'s cases, mean Dice
     0.60 -> 0.67 (0.71 with the threshold's re-set from the region's median).
     """
-    radius = float(np.cbrt(3 * region.sum() * np.prod(sp) / (4 * np.pi)))
+    radius = _sphere_radius(region.sum(), sp)
     band = max(3.0, 0.35 * radius)
     near = bounding_box(region, margin=np.ceil((band + 3.0) / sp).astype(int))
     at = local - [s.start for s in near]
@@ -639,8 +645,7 @@ def _continues_drawn(box, region: np.ndarray, labels: np.ndarray, spacing, voxel
     if not ids:
         return False
     mine = np.isin(comp[tuple(drawn.T)], list(ids))
-    radius = float(np.cbrt(3 * mine.sum() * np.prod(sp) / (4 * np.pi)))
-    return float(to_click[mine].min()) <= radius + 3.0
+    return float(to_click[mine].min()) <= _sphere_radius(mine.sum(), sp) + 3.0
 
 
 def _contrast_to_liver(hu: np.ndarray, lab: np.ndarray, region: np.ndarray) -> float:
