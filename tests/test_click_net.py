@@ -71,6 +71,15 @@ def test_models_are_loaded_once_whatever_the_thread():
     assert len({id(g) for g in got}) == 1
 
 
+def test_the_click_tool_is_prepared_ahead_of_the_first_click():
+    from livseg_gui.workflow import prepare_clicks_in_background
+
+    models = Models(MODELS, threads=1)
+    prepare_clicks_in_background(models).result(timeout=120)
+    assert models._click is not False  # loaded already: the first click does not wait for it
+    assert models.click_net() is models._click
+
+
 def test_a_card_whose_channels_do_not_match_the_onnx_is_refused(tmp_path):
     folder = tmp_path / "models"
     shutil.copytree(MODELS, folder, ignore=shutil.ignore_patterns("baseline"))

@@ -7,7 +7,7 @@ import pytest
 from scipy import ndimage
 
 from livseg_gui.edit import LabelMap
-from livseg_gui.edit.clicks import _compact, _continues_drawn, _convex_hull, extend_lesion, lesion_click, liver_click
+from livseg_gui.edit.clicks import _compact, _continues_drawn, _convex_hull, _gaussian, extend_lesion, lesion_click, liver_click
 from livseg_gui.measure.metrics import Overlap
 
 SP = (0.8, 0.8, 2.0)
@@ -220,6 +220,13 @@ def test_convex_hull_fills_a_notch_and_leaves_flat_masks_alone():
     flat = np.zeros(SHAPE, bool)
     flat[50:60, 50:60, 25] = True
     assert np.array_equal(_convex_hull(flat, sp), flat)
+
+
+@pytest.mark.parametrize("sigma, step", [((2.7, 2.7, 1.25), 2), ((1.3, 1.3, 0.0), 3), ((2.0, 2.0, 0.5), 1)])
+def test_smoothing_thinned_axis_by_axis_is_the_gaussian_then_thinned_bit_for_bit(sigma, step):
+    img = np.random.default_rng(0).normal(100, 20, (61, 47, 19)).astype(np.float32)
+    thin = (slice(None, None, step), slice(None, None, step), slice(None))
+    assert np.array_equal(_gaussian(img, sigma, thin=thin), ndimage.gaussian_filter(img, sigma)[thin])
 
 
 def test_a_click_continues_a_drawn_lesion_within_its_radius_touching_or_not():

@@ -84,11 +84,22 @@ def _smooth(hu: np.ndarray, sigma, within: np.ndarray | None = None, thin=(slice
     voxels only, so a mask's border keeps its inside's HU instead of a blend with what lies outside it (far from
     the mask, where nothing is left to average, the CT as it is)."""
     if within is None:
-        return ndimage.gaussian_filter(hu.astype(np.float32), sigma=sigma, truncate=truncate)[thin]
+        return _gaussian(hu.astype(np.float32), sigma, truncate, thin)
     w = within.astype(np.float32)
-    norm = ndimage.gaussian_filter(w, sigma=sigma, truncate=truncate)[thin]
-    img = ndimage.gaussian_filter(hu * w, sigma=sigma, truncate=truncate)[thin] / np.maximum(norm, 1e-3)
+    norm = _gaussian(w, sigma, truncate, thin)
+    img = _gaussian(hu * w, sigma, truncate, thin) / np.maximum(norm, 1e-3)
     return np.where(norm >= 0.1, img, hu[thin]).astype(np.float32)
+
+
+def _gaussian(img: np.ndarray, sigma, truncate: float = 4.0, thin=(slice(None),) * 3) -> np.ndarray:
+    """``ndimage.gaussian_filter(img, sigma, truncate=truncate)[thin]``, bit for bit, with each axis thinned as soon
+    as it is filtered: the later axes filter a k-th (k-squared-th) of the voxels."""
+    sigma = np.broadcast_to(np.asarray(sigma, float), (img.ndim,))
+    for axis in range(img.ndim):
+        if sigma[axis] > 1e-15:  # as gaussian_filter: an axis of no width is left as it is
+            img = ndimage.gaussian_filter1d(img, sigma[axis], axis=axis, truncate=truncate)
+        img = img[(slice(None),) * axis + (thin[axis],)]
+    return img
 
 
 def _sphere_radius(voxels: int, sp: np.ndarray) -> float:
@@ -106,17 +117,22 @@ def _ball(radius_mm: float, spacing) -> np.ndarray:
 
 def _component_at(mask: np.ndarray, local: np.ndarray, spacing, search_mm: float = 3.0) -> np.ndarray:
     """The 26-connected component of ``mask`` at ``local`` (or the nearest one within ``search_mm``)."""
-    comp, n = ndimage.label(mask, structure=STRUCT26)
-    if n == 0:
-        return np.zeros_like(mask)
-    idx = comp[tuple(local)]
+    out = np.zeros_like(mask)
+    near = bounding_box(mask)  # labelled within its bounding box: a few lesions in a 12 cm box cost ~30 ms whole
+    if near is None:
+        return out
+    comp, _ = ndimage.label(mask[near], structure=STRUCT26)
+    at = np.asarray(local) - [s.start for s in near]
+    inside = np.all((at >= 0) & (at < comp.shape))
+    idx = comp[tuple(at)] if inside else 0
     if idx == 0:
         pts = np.argwhere(comp > 0)
-        d = np.sqrt((((pts - local) * spacing) ** 2).sum(1))
+        d = np.sqrt((((pts - at) * spacing) ** 2).sum(1))
         if d.min() > search_mm:
-            return np.zeros_like(mask)
+            return out
         idx = comp[tuple(pts[np.argmin(d)])]
-    return comp == idx
+    out[near] = comp == idx
+    return out
 
 
 def _near_liver(liver: np.ndarray) -> np.ndarray:
@@ -468,7 +484,7 @@ def _thinned_walk(hu: np.ndarray, seeds_on: Callable, at: np.ndarray, sp: np.nda
     ssp = sp * step
     thin = (slice(None, None, k), slice(None, None, k), slice(None))
     sigma = np.maximum(1.0, ssp / 2) if blur_slices else np.where(step > 1, np.maximum(1.0, ssp / 2), 1.0)
-    img = ndimage.gaussian_filter(hu.astype(np.float32), sigma=sigma / sp)[thin]
+    img = _gaussian(hu.astype(np.float32), sigma / sp, thin=thin)
     at = np.minimum(np.asarray(at) // step, np.array(img.shape) - 1)
     seeds = seeds_on(thin, ssp, at)
     seeds[tuple(at)] = 1
@@ -661,9 +677,11 @@ def _continues_drawn(box, region: np.ndarray, labels: np.ndarray, spacing, voxel
     (ircadb-17) continues that lesion even where the rim's own region, a few noisy voxels, stops short of it.
     """
     sp = np.asarray(spacing, float)
-    comp, n = ndimage.label(labels[box] == TUMOUR, structure=STRUCT26)
-    if n == 0:
+    tumour = labels[box] == TUMOUR
+    if (near := bounding_box(tumour)) is None:
         return False
+    comp = np.zeros(tumour.shape, np.int32)
+    comp[near] = ndimage.label(tumour[near], structure=STRUCT26)[0]  # labelled within the tumour's bounding box
     local = np.round(np.asarray(voxel, float)).astype(int) - [s.start for s in box]
     drawn = np.argwhere(comp > 0)
     to_click = np.sqrt((((drawn - local) * sp) ** 2).sum(1))

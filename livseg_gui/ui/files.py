@@ -13,6 +13,7 @@ from PySide6 import QtWidgets
 
 from ..edit.document import Document
 from ..errors import LivSegError
+from ..workflow import prepare_clicks_in_background
 
 MAX_RECENT = 8
 
@@ -87,6 +88,7 @@ class FileActions:
         self._offer_recovery()
         self._update_title()
         self._update_actions()
+        prepare_clicks_in_background(self.models)
         self.sigLoaded.emit()
 
     def _offer_recovery(self) -> None:
