@@ -55,36 +55,38 @@ def build_study_report(result: SegmentationResult, volume: Volume, cascade: Casc
     return report, analysis
 
 
+def _in_background(fn, name: str) -> Future:
+    """``fn()`` in a thread of its own; its result (or error) in the future."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix=name)
+    future = pool.submit(fn)
+    pool.shutdown(wait=False)
+    return future
+
+
 def load_cascade_in_background(models: str | Path | None, threads: int) -> Future[Cascade]:
     """Import and build the cascade in a thread while the caller loads the CT (the two overlap)."""
-    from concurrent.futures import ThreadPoolExecutor
 
     def build() -> Cascade:
         from .segment import Cascade
 
         return Cascade(models, threads=threads)
 
-    pool = ThreadPoolExecutor(1, thread_name_prefix="livseg-models")
-    future = pool.submit(build)
-    pool.shutdown(wait=False)
-    return future
+    return _in_background(build, "livseg-models")
 
 
 def prepare_clicks_in_background(models: Models) -> Future[None]:
     """Import the click tools and load the click net in a thread, ahead of the first click: the import alone
     (scipy's sparse solver and qhull) added ~80 ms to the first click after a segmentation. A failure is left
     in the future; the click itself reports it."""
-    from concurrent.futures import ThreadPoolExecutor
 
     def prepare() -> None:
         from .edit import clicks  # noqa: F401
 
         models.click_net()
 
-    pool = ThreadPoolExecutor(1, thread_name_prefix="livseg-clicks")
-    future = pool.submit(prepare)
-    pool.shutdown(wait=False)
-    return future
+    return _in_background(prepare, "livseg-clicks")
 
 
 def segment_study(path: str | Path, outputs: Outputs, cascade: Cascade | Future[Cascade], series: str | None = None,
