@@ -225,3 +225,10 @@ def test_recist_response_categories(base, now, new, left, expected):
     from livseg_gui.measure.recist import response
 
     assert response(base, now, new, left).category == expected
+
+
+def test_recist_response_without_a_lesion_in_either_study_is_not_evaluable_not_complete():
+    from livseg_gui.measure.recist import response
+
+    assert response(0.0, 0.0, 0, 0, lesions_before=0).category == "NE"
+    assert response(0.0, 0.0, 0, 0, lesions_before=1).category == "CR"  # a small lesion gone is still a CR

@@ -118,7 +118,8 @@ def compare(prior: LiverAnalysis, prior_labels: np.ndarray, prior_volume: Volume
                      baseline_targets=base["target_lesions"], baseline_sum_mm=base["sum_of_diameters_mm"],
                      current_sum_mm=round(current_sum, 1), prior_tumour_ml=prior.tumour_volume_ml,
                      current_tumour_ml=current.tumour_volume_ml)
-    out.response = recist.response(out.baseline_sum_mm, out.current_sum_mm, len(new), len(current.lesions))
+    out.response = recist.response(out.baseline_sum_mm, out.current_sum_mm, len(new), len(current.lesions),
+                                   len(prior.lesions))
     return out
 
 
@@ -142,7 +143,8 @@ def comparison_dict(c: Comparison) -> dict:
             "current_sum_mm": c.current_sum_mm, "change_percent": None if not r or r.change_percent is None
             else round(r.change_percent, 1), "change_mm": round(r.change_mm, 1) if r else None,
             "rule": "RECIST 1.1: CR no lesion left; PR sum of target diameters <= -30 %; PD >= +20 % and >= +5 mm, "
-                    "or any new lesion; else SD. Targets: up to 2 measurable liver lesions on the prior",
+                    "or any new lesion; else SD; NE when neither study has a lesion. Targets: up to 2 measurable liver "
+                    "lesions on the prior",
         },
         "matched": [{"prior": brief(m.prior), "current": brief(m.current), "distance_mm": round(m.distance_mm, 1),
                      "volume_change_percent": _pct(m.prior.volume_ml, m.current.volume_ml),

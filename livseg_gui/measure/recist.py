@@ -6,7 +6,7 @@
 - Too small to characterise: long axis < 10 mm (listed, never a target).
 - Targets: the largest measurable lesions, at most :data:`MAX_TARGETS_PER_ORGAN` (2) in the liver.
 - Response from the targets' sum of diameters: CR (no lesions left), PR (<= -30 %), PD (>= +20 % and
-  >= +5 mm absolute, or any new lesion), else SD.
+  >= +5 mm absolute, or any new lesion), else SD; NE (not evaluable) when neither study has a lesion.
 """
 
 from __future__ import annotations
@@ -55,18 +55,22 @@ def select_targets(lesions: list[dict], slice_thickness_mm: float) -> dict:
 
 @dataclass(frozen=True)
 class Response:
-    category: str  # CR, PR, SD, PD
+    category: str  # CR, PR, SD, PD, NE
     change_percent: float | None
     change_mm: float
     reason: str
 
 
-def response(baseline_sum_mm: float, current_sum_mm: float, new_lesions: int, lesions_left: int) -> Response:
-    """RECIST 1.1 target response (the prior's targets, measured then and now)."""
+def response(baseline_sum_mm: float, current_sum_mm: float, new_lesions: int, lesions_left: int,
+             lesions_before: int | None = None) -> Response:
+    """RECIST 1.1 target response (the prior's targets, measured then and now). With no lesion in either
+    study (``lesions_before`` 0) there is no response to assess: NE, not a complete response."""
     change_mm = current_sum_mm - baseline_sum_mm
     pct = 100.0 * change_mm / baseline_sum_mm if baseline_sum_mm > 0 else None
     if new_lesions > 0:
         return Response("PD", pct, change_mm, f"{new_lesions} new lesion(s)")
+    if lesions_left == 0 and lesions_before == 0:
+        return Response("NE", pct, change_mm, "no lesion in either study")
     if lesions_left == 0:
         return Response("CR", pct, change_mm, "no lesion left")
     if pct is not None and pct >= 20.0 and change_mm >= 5.0:

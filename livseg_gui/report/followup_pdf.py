@@ -70,7 +70,7 @@ def write_followup_pdf(result: dict, cmp: Comparison, prior: tuple[Volume, np.nd
         rows.append(["-", les["number"], "new", f"-> {les['volume_ml']:.2f}", "", f"-> {les['longest_diameter_mm']:.1f}",
                      "", ""])
     if len(rows) == 1:
-        rows.append(["-", "-", "no lesions in either study", "", "", "", "", ""])
+        rows.append(["-", "-", "none", "", "", "", "", ""])  # no lesion in either study (the status column is narrow)
     story.append(_table(rows, col_widths=[16, 18, 20, 32, 18, 32, 18, 14], header=True, font=7))
 
     pairs = [(m.prior, m.current) for m in cmp.matched][:MAX_PAIRS]
