@@ -39,7 +39,7 @@ from scipy import ndimage
 from livseg_gui.edit import LabelMap
 from livseg_gui.measure.metrics import Overlap
 from livseg_gui.segment import Cascade
-from livseg_gui.segment.models import Models, load_click_net
+from livseg_gui.segment.models import Models
 from livseg_gui.train.datasets import find_cases, load_case
 from livseg_gui.train.synth_tumour import paste_tumour
 from livseg_gui.workflow import apply_click, prepare_clicks_in_background
@@ -161,9 +161,9 @@ def main() -> None:
     VERBOSE = args.verbose
     names = args.cases.split(",")
     cascade = None if args.scratch else Cascade(args.models, threads=args.threads)
-    click_net = None if args.click_net == "none" or args.scratch else load_click_net(args.click_net or args.models,
-                                                                                      args.threads)
-    prepare_clicks_in_background(Models(args.models, args.threads)).result()  # as the window does once a scan opens
+    models = None if args.click_net == "none" or args.scratch else Models(args.click_net or args.models, args.threads)
+    prepare_clicks_in_background(models).result()  # as the window does once a scan opens
+    click_net = models.click_net() if models is not None else None
     order = "click net first, classical where it adds nothing" if args.learned_first else "classical first, click net where it adds nothing"
     print(f"lesion clicks: {order if click_net else 'classical tools only'}")
     lesion_runs, liver_runs = [], []

@@ -76,15 +76,16 @@ def load_cascade_in_background(models: str | Path | None, threads: int) -> Futur
     return _in_background(build, "livseg-models")
 
 
-def prepare_clicks_in_background(models: Models) -> Future[None]:
-    """Import the click tools and load the click net in a thread, ahead of the first click: the import alone
-    (scipy's sparse solver and qhull) added ~80 ms to the first click after a segmentation. A failure is left
-    in the future; the click itself reports it."""
+def prepare_clicks_in_background(models: Models | None) -> Future[None]:
+    """Import the click tools and load the click net of ``models`` (None: the classical tools only) in a thread,
+    ahead of the first click: the import alone (scipy's sparse solver and qhull) added ~80 ms to the first click
+    after a segmentation. A failure is left in the future; the click itself reports it."""
 
     def prepare() -> None:
         from .edit import clicks  # noqa: F401
 
-        models.click_net()
+        if models is not None:
+            models.click_net()
 
     return _in_background(prepare, "livseg-clicks")
 

@@ -684,18 +684,17 @@ def _continues_drawn(box, region: np.ndarray, labels: np.ndarray, spacing, voxel
     (ircadb-17) continues that lesion even where the rim's own region, a few noisy voxels, stops short of it.
     """
     sp = np.asarray(spacing, float)
-    tumour = labels[box] == TUMOUR
-    if (found := _labelled(tumour)) is None:
+    if (found := _labelled(labels[box] == TUMOUR)) is None:
         return False
-    comp = np.zeros(tumour.shape, np.int32)
-    comp[found[0]] = found[1]
-    local = np.round(np.asarray(voxel, float)).astype(int) - [s.start for s in box]
+    near, comp = found  # the drawn lesions, within their bounding box in ``box``
+    at = np.round(np.asarray(voxel, float)).astype(int) - [s.start + n.start for s, n in zip(box, near)]
     drawn = np.argwhere(comp > 0)
-    to_click = np.sqrt((((drawn - local) * sp) ** 2).sum(1))
+    to_click = np.sqrt((((drawn - at) * sp) ** 2).sum(1))
     ids = {int(comp[tuple(drawn[np.argmin(to_click)])])} if to_click.min() <= EXTEND_MM else set()
     if region.any():
-        near = bounding_box(region, margin=1)
-        ids |= set(np.unique(comp[near][ndimage.binary_dilation(region[near])]).tolist()) - {0}  # face-connected
+        around = bounding_box(region, margin=1)
+        touching = _in_box(around, ndimage.binary_dilation(region[around]), near)  # face-connected
+        ids |= set(np.unique(comp[touching]).tolist()) - {0}
     if not ids:
         return False
     mine = np.isin(comp[tuple(drawn.T)], list(ids))
