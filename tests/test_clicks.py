@@ -447,3 +447,22 @@ def test_clicks_on_a_single_slice_image_do_not_fail():
             lesion_click(lm, hu, (1.0, 1.0, 5.0), voxel, positive=positive)
             liver_click(lm, hu, (1.0, 1.0, 5.0), voxel, positive=positive)
     assert lm.data.shape == hu.shape
+
+
+def test_an_extension_takes_the_models_likely_rim_where_the_ct_agrees():
+    from livseg_gui.segment.confidence import TumourProbability
+
+    hu, labels, lesion = _liver_with_lesion(-14.0)
+    g = _grid()
+    r = np.sqrt((g[0] - 60) ** 2 + (g[1] - 70) ** 2 + (g[2] - 50) ** 2)
+    labels[r <= 8.0] = 2  # the model's confident core; its rim 8-12 mm was below the voxel threshold
+    p = np.where(r <= 8.0, 0.99, np.where(r <= 15.0, 0.6, 0.02))  # ... and so was parenchyma out to 15 mm
+    probability = TumourProbability(tuple(slice(0, n) for n in SHAPE), np.round(255 * p).astype(np.uint8))
+    dice = {}
+    for prob in (None, probability):
+        lm = LabelMap(labels.copy())
+        change = lesion_click(lm, hu, SP, _voxel((70.5, 70, 50)), positive=True, probability=prob)  # in the rim
+        assert change is not None and change.name == "click lesion + (extend)" and len(lm.undo_stack) == 1
+        dice[prob is not None] = Overlap.of(lm.data == 2, lesion).dice
+    assert dice[True] >= 0.9 and dice[True] > dice[False] + 0.05
+    assert ((lm.data == 2) & (r > 13.0)).sum() < 0.02 * ((r > 13.0) & (r <= 15.0)).sum()  # not the parenchyma
