@@ -61,12 +61,16 @@ class RefineCommand:
     """The clicks through `livseg refine` instead of in-process: one call per click, each replaying every click so
     far on the starting labels (a call's clicks share its click memory, as a GUI session's do)."""
 
-    def __init__(self, ct: Path, vol, start_labels: np.ndarray, folder: Path, models: str):
-        from livseg_gui.io.nifti import save_labels_nifti
+    def __init__(self, ct: Path, vol, start_labels: np.ndarray, folder: Path, models: str, probability=None):
+        from livseg_gui.io.nifti import save_labels_nifti, save_probability_nifti
 
         self.ct, self.models, self.clicks = ct, models, []
         self.start, self.out = folder / "start.nii.gz", folder / "out.nii.gz"
         save_labels_nifti(start_labels, vol, self.start)
+        self.extra = []  # the cascade's probabilities, as `livseg segment --probability` writes them
+        if probability is not None:
+            save_probability_nifti(probability.on_grid(vol.shape), vol, folder / "probability.nii.gz")
+            self.extra = ["--probability", str(folder / "probability.nii.gz")]
 
     def __call__(self, lm: LabelMap, vol, voxel, target: str, positive: bool, *_):
         import subprocess
@@ -78,7 +82,7 @@ class RefineCommand:
         i, j, k = (int(v) for v in np.round(src[:3]))
         self.clicks.append(f"{i},{j},{k}:{target}{'+' if positive else '-'}")
         cmd = [sys.executable, "-m", "livseg_gui", "refine", str(self.ct), "--labels", str(self.start), "-o", str(self.out),
-               "--models", self.models] + [a for c in self.clicks for a in ("--click", c)]
+               "--models", self.models, *self.extra] + [a for c in self.clicks for a in ("--click", c)]
         subprocess.run(cmd, check=True, capture_output=True)
         new = vol.labels_from_source(np.asarray(nib.load(self.out).dataobj))
         return lm.apply("refine", tuple(slice(0, n) for n in new.shape), new)
@@ -183,7 +187,7 @@ def main() -> None:
         if args.via_refine:
             if args.synthetic:
                 ap.error("--via-refine needs the CT on disk: not with --synthetic")
-            apply = RefineCommand(ref.ct, vol, lm.data.copy(), Path(tmp.name), args.click_net or args.models)
+            apply = RefineCommand(ref.ct, vol, lm.data.copy(), Path(tmp.name), args.click_net or args.models, prob)
         if case.tumour_labelled:
             gt = case.labels == 2
             comp, n = ndimage.label(gt, structure=np.ones((3, 3, 3), bool))

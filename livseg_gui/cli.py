@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", dest="json_out", help="JSON measurements to write")
     s.add_argument("--csv", help="CSV lesion table to write")
     s.add_argument("--seg", help="DICOM SEG to write (DICOM input only)")
+    s.add_argument("--probability", help="the tumour net's probabilities to write (.nii.gz, 0-1 on the source grid), "
+                                         "for `livseg refine --probability`")
     s.add_argument("--anonymise", action="store_true", help="leave patient name, ID and date out of reports")
     s.add_argument("--threads", type=int, default=0, help="CPU threads for inference (default: all cores)")
     s.add_argument("--models", help="folder with liver.onnx, tumour.onnx and model_card.json")
@@ -70,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "applied in order")
     r.add_argument("--series", help="series number (1-based) or SeriesInstanceUID")
     r.add_argument("--models", help="models folder whose click net refines lesions (default: the bundled models)")
+    r.add_argument("--probability", help="the tumour net's probabilities from `livseg segment --probability`: a "
+                                         "lesion extension then also takes the net's likely rim, as in the window "
+                                         "after Segment")
 
     c = sub.add_parser("compare", help="follow-up: compare a prior and a current study (RECIST 1.1 response)")
     c.add_argument("prior", help="prior study: NIfTI file or DICOM folder")
@@ -184,15 +189,16 @@ class _ProgressBar:
 def _check_outputs(args) -> None:
     """Refuse before any work: an output that would overwrite the input, or a wrong suffix."""
     src = Path(args.path).resolve()
-    outs = [args.output, args.report, args.json_out, args.csv, args.seg]
+    outs = [args.output, args.report, args.json_out, args.csv, args.seg, args.probability]
     for out in filter(None, outs):
         o = Path(out).resolve()
         if o == src:
             raise UsageError(f"{out}: output would overwrite the input")
         if not o.parent.is_dir():
             raise UsageError(f"{out}: folder {o.parent} does not exist")
-    if not str(args.output).lower().endswith((".nii", ".nii.gz")):
-        raise UsageError(f"{args.output}: the label map must be .nii or .nii.gz")
+    for out in filter(None, (args.output, args.probability)):
+        if not str(out).lower().endswith((".nii", ".nii.gz")):
+            raise UsageError(f"{out}: a label or probability map must be .nii or .nii.gz")
 
 
 def cmd_segment(args) -> int:
@@ -200,7 +206,7 @@ def cmd_segment(args) -> int:
 
     _check_outputs(args)
     outputs = Outputs(labels=args.output, report=args.report, json=args.json_out, csv=args.csv, seg=args.seg,
-                      anonymise=args.anonymise)
+                      probability=args.probability, anonymise=args.anonymise)
     cascade = load_cascade_in_background(args.models, args.threads)
     res = segment_study(args.path, outputs, cascade, series=args.series, progress=_ProgressBar())
     for w in res.warnings:
@@ -243,7 +249,8 @@ def cmd_refine(args) -> int:
 
     from .edit import LabelMap
     from .io import load_volume
-    from .io.nifti import load_labels_nifti, save_labels_nifti
+    from .io.nifti import load_labels_nifti, load_probability_nifti, save_labels_nifti
+    from .segment.confidence import TumourProbability
     from .segment.models import load_click_net
     from .workflow import apply_click
 
@@ -255,11 +262,13 @@ def cmd_refine(args) -> int:
         if any(v >= n for v, n in zip(ijk, volume.source.shape)):
             raise UsageError(f"--click {ijk}: outside the CT's array {volume.source.shape}")
     lm = LabelMap(load_labels_nifti(args.labels, volume))
+    probability = (TumourProbability.from_grid(load_probability_nifti(args.probability, volume))
+                   if args.probability else None)
     # Any lesion click may use the net (a negative one redraws a lesion from its core), as in the GUI.
     click_net = load_click_net(args.models) if any(t == "tumour" for _, t, _ in clicks) else None
     for ijk, target, positive in clicks:
         t = time.perf_counter()
-        change = apply_click(lm, volume, volume.canonical_from_source(ijk), target, positive, click_net=click_net)
+        change = apply_click(lm, volume, volume.canonical_from_source(ijk), target, positive, probability, click_net)
         what = f"{target}{'+' if positive else '-'} at {ijk}"
         print(f"{what}: {'changed ' + str(int(change.mask().sum())) + ' voxels' if change else 'no change'} "
               f"({1000 * (time.perf_counter() - t):.0f} ms)")

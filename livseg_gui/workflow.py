@@ -27,6 +27,7 @@ class Outputs:
     json: str | Path | None = None
     csv: str | Path | None = None
     seg: str | Path | None = None  # DICOM SEG (DICOM input only)
+    probability: str | Path | None = None  # the tumour net's probabilities (NIfTI), for `livseg refine --probability`
     anonymise: bool = False
 
 
@@ -111,6 +112,14 @@ def segment_study(path: str | Path, outputs: Outputs, cascade: Cascade | Future[
     result = cascade.run(volume, progress=progress)
     t1 = time.perf_counter()
     save_labels_nifti(result.labels, volume, outputs.labels)
+    if outputs.probability:
+        import numpy as np
+
+        from .io.nifti import save_probability_nifti
+
+        grid = (result.tumour_probability.on_grid(volume.shape) if result.tumour_probability is not None
+                else np.zeros(volume.shape, np.uint8))  # no liver found: nothing likely anywhere
+        save_probability_nifti(grid, volume, outputs.probability)
     lesions = None
     if outputs.report or outputs.json or outputs.csv:
         from .report import write_csv, write_json, write_pdf

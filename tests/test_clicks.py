@@ -466,3 +466,33 @@ def test_an_extension_takes_the_models_likely_rim_where_the_ct_agrees():
         dice[prob is not None] = Overlap.of(lm.data == 2, lesion).dice
     assert dice[True] >= 0.9 and dice[True] > dice[False] + 0.05
     assert ((lm.data == 2) & (r > 13.0)).sum() < 0.02 * ((r > 13.0) & (r <= 15.0)).sum()  # not the parenchyma
+
+
+def test_refine_with_the_segments_probabilities_extends_as_the_window_does(tmp_path):
+    import nibabel as nib
+
+    from livseg_gui.cli import main
+    from livseg_gui.io.nifti import load_nifti, save_probability_nifti
+    from livseg_gui.segment.confidence import TumourProbability
+    from livseg_gui.workflow import apply_click
+
+    from .factory import write_nifti
+
+    hu, labels, lesion = _liver_with_lesion(-14.0)
+    r = np.sqrt(sum((gi - c) ** 2 for gi, c in zip(_grid(), (60, 70, 50))))
+    labels[r <= 8.0] = 2
+    aff = np.diag([-SP[0], -SP[1], SP[2], 1.0])  # LPS storage: the canonical grid
+    write_nifti(tmp_path / "ct.nii.gz", np.round(hu).astype(np.int16), aff)
+    write_nifti(tmp_path / "in.nii.gz", labels, aff)
+    vol = load_nifti(tmp_path / "ct.nii.gz")
+    prob = TumourProbability(tuple(slice(0, n) for n in SHAPE),
+                             np.round(255 * np.where(r <= 8.0, 0.99, np.where(r <= 15.0, 0.6, 0.02))).astype(np.uint8))
+    save_probability_nifti(prob.on_grid(vol.shape), vol, tmp_path / "p.nii.gz")
+    click = np.round(_voxel((70.5, 70, 50))).astype(int)
+    lm = LabelMap(labels.copy())
+    apply_click(lm, vol, click, "tumour", True, prob)  # the window after Segment
+    for extra, same in (([], False), (["--probability", str(tmp_path / "p.nii.gz")], True)):
+        assert main(["refine", str(tmp_path / "ct.nii.gz"), "--labels", str(tmp_path / "in.nii.gz"),
+                     "-o", str(tmp_path / "out.nii.gz"), "--click", "{},{},{}:tumour+".format(*click), *extra]) == 0
+        got = np.asarray(nib.load(tmp_path / "out.nii.gz").dataobj)
+        assert np.array_equal(got, lm.data) == same

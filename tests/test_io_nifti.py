@@ -191,3 +191,25 @@ def test_refuses_missing_file(tmp_path):
 def test_header_helper_struct_sanity():
     # A guard against nibabel changing its header size (the absurd-size test builds one by hand).
     assert len(nib.Nifti1Header().binaryblock) == 348 == struct.calcsize("<348s")
+
+
+def test_probability_round_trip_keeps_every_value_and_its_place(tmp_path):
+    from livseg_gui.io.nifti import load_probability_nifti, save_probability_nifti
+    from livseg_gui.segment.confidence import TumourProbability
+
+    data = phantom()
+    affine = np.array([[0.0, 0.7, 0, 5], [-0.8, 0, 0, 7], [0, 0, 2.0, -9], [0, 0, 0, 1]])  # axes swapped
+    vol = load_nifti(write_nifti(tmp_path / "ct.nii.gz", data, affine))
+    box = (slice(2, 9), slice(3, 8), slice(1, 5))
+    rng = np.random.default_rng(0)
+    prob = TumourProbability(box, rng.integers(0, 256, tuple(s.stop - s.start for s in box)).astype(np.uint8))
+    out = save_probability_nifti(prob.on_grid(vol.shape), vol, tmp_path / "p.nii.gz")
+    img = nib.load(str(out))
+    assert img.shape == data.shape and np.asarray(img.dataobj).max() <= 1.0 + 1e-6  # a viewer reads 0-1 (float32 slope)
+    back = TumourProbability.from_grid(load_probability_nifti(out, vol))
+    np.testing.assert_array_equal(back.crop(box), prob.crop(box))
+    whole = tuple(slice(0, n) for n in vol.shape)
+    np.testing.assert_array_equal(back.crop(whole), prob.crop(whole))
+    write_nifti(tmp_path / "raw.nii.gz", np.full(data.shape, 200, np.uint8), affine)  # 0-255 without its scale
+    with pytest.raises(InputError, match="0..1"):
+        load_probability_nifti(tmp_path / "raw.nii.gz", vol)

@@ -98,11 +98,18 @@ def test_cli_segment_output_is_on_the_source_grid(tmp_path):
         _nifti_from_sample(src)
     out = tmp_path / "mask.nii.gz"
     assert main(["segment", str(src), "-o", str(out), "--json", str(tmp_path / "r.json"), "--csv",
-                 str(tmp_path / "r.csv"), "--report", str(tmp_path / "r.pdf"), "--threads", "2"]) == 0
-    a, b = nib.load(str(src)), nib.load(str(out))
-    assert a.shape == b.shape
+                 str(tmp_path / "r.csv"), "--report", str(tmp_path / "r.pdf"), "--threads", "2",
+                 "--probability", str(tmp_path / "p.nii.gz")]) == 0
+    a, b, p = nib.load(str(src)), nib.load(str(out)), nib.load(str(tmp_path / "p.nii.gz"))
+    assert a.shape == b.shape == p.shape
     np.testing.assert_allclose(a.affine, b.affine)
+    np.testing.assert_allclose(a.affine, p.affine)
     assert b.get_data_dtype() == np.uint8
+    mask, prob = np.asarray(b.dataobj), np.asarray(p.dataobj)
+    assert 0.0 < prob.max() <= 1.0 + 1e-6
+    # On the source grid as the mask is: what the net found lies in the liver (it saw the liver's box only).
+    assert (prob[mask >= 1] > 0).sum() > 5 * (prob[mask == 0] > 0).sum()
+    assert not (mask == 2).any() or np.median(prob[mask == 2]) >= 0.9  # a lesion passed the voxel threshold
     rep = json.loads((tmp_path / "r.json").read_text())
     assert rep["liver_volume_ml"] > 200
     assert (tmp_path / "r.pdf").read_bytes()[:4] == b"%PDF"

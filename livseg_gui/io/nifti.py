@@ -136,11 +136,22 @@ def load_nifti(path: str | Path) -> Volume:
 
 def save_labels_nifti(labels: np.ndarray, volume: Volume, path: str | Path) -> Path:
     """Write a canonical label map onto the volume's *source* grid and affine, atomically."""
+    return _save_on_source_grid(labels, volume, path, b"LivSeg labels 0=bg 1=liver 2=tumour")
+
+
+def save_probability_nifti(probability: np.ndarray, volume: Volume, path: str | Path) -> Path:
+    """Write the tumour net's probabilities (canonical uint8 0-255, ``TumourProbability.on_grid``) onto the volume's
+    source grid, atomically: uint8 with scl_slope 1/255, so a viewer shows 0-1."""
+    return _save_on_source_grid(probability, volume, path, b"LivSeg tumour probability 0-1", slope=1.0 / 255.0)
+
+
+def _save_on_source_grid(data: np.ndarray, volume: Volume, path: str | Path, descrip: bytes,
+                         slope: float | None = None) -> Path:
     p = Path(path)
     # NIfTI stores x fastest: a Fortran-ordered array is written as is, a C-ordered one transposed twice.
-    src = np.asfortranarray(volume.to_source(labels).astype(np.uint8, copy=False))
+    src = np.asfortranarray(volume.to_source(data).astype(np.uint8, copy=False))
     if src.shape != volume.source.shape:
-        raise ValueError(f"label map shape {src.shape} does not match source {volume.source.shape}")
+        raise ValueError(f"array shape {src.shape} does not match source {volume.source.shape}")
     if volume.meta.source_path and p.resolve() == Path(volume.meta.source_path).resolve():
         raise InputError(f"{p}: refusing to overwrite the opened CT")
     img = nib.Nifti1Image(src, volume.source.affine)
@@ -148,7 +159,9 @@ def save_labels_nifti(labels: np.ndarray, volume: Volume, path: str | Path) -> P
     img.header.set_xyzt_units("mm")
     img.set_sform(volume.source.affine, code=1)
     img.set_qform(volume.source.affine, code=1)
-    img.header["descrip"] = b"LivSeg labels 0=bg 1=liver 2=tumour"
+    img.header["descrip"] = descrip
+    if slope is not None:
+        img.header.set_slope_inter(slope, 0.0)
     data = img.to_bytes()
     if p.name.lower().endswith(".gz"):
         gz = _gzip_module()  # standard gzip either way; isal level 2 is ~ zlib level 6 in size, much faster
@@ -160,15 +173,31 @@ def save_labels_nifti(labels: np.ndarray, volume: Volume, path: str | Path) -> P
 def load_labels_nifti(path: str | Path, volume: Volume) -> np.ndarray:
     """Read a label map saved on the volume's source grid; return it on the canonical grid."""
     p = Path(path)
-    img, affine = read_nifti_header(p)
-    shape = tuple(int(s) for s in img.shape[:3])
-    if shape != volume.source.shape:
-        raise InputError(f"{p.name}: mask shape {shape} does not match the CT {volume.source.shape}")
-    if not np.allclose(affine, volume.source.affine, atol=1e-3):
-        raise InputError(f"{p.name}: mask geometry (affine) does not match the open CT")
-    data = np.asanyarray(img.dataobj).reshape(shape)
-    check_finite(np.asarray(data, dtype=np.float32), p.name)
-    labels = np.rint(data).astype(np.int16)
+    labels = np.rint(_load_on_source_grid(p, volume, "mask")).astype(np.int16)
     if labels.min() < 0 or labels.max() > 2:
         raise InputError(f"{p.name}: labels must be 0, 1 or 2 (found {int(labels.min())}..{int(labels.max())})")
     return volume.labels_from_source(labels.astype(np.uint8))
+
+
+def load_probability_nifti(path: str | Path, volume: Volume) -> np.ndarray:
+    """Read tumour probabilities (0-1) saved on the volume's source grid (:func:`save_probability_nifti`); return
+    them on the canonical grid as uint8 0-255."""
+    p = Path(path)
+    prob = _load_on_source_grid(p, volume, "probability map")
+    if prob.min() < 0 or prob.max() > 1.0 + 1e-6:
+        raise InputError(f"{p.name}: probabilities must lie in 0..1 (found {float(prob.min()):g}..{float(prob.max()):g})")
+    return volume.labels_from_source(np.rint(prob * 255.0).astype(np.uint8))
+
+
+def _load_on_source_grid(p: Path, volume: Volume, what: str) -> np.ndarray:
+    """The voxel values (float32, scaling applied) of a map saved on the volume's source grid; InputError when its
+    shape or affine is not the CT's or it holds NaN/inf."""
+    img, affine = read_nifti_header(p)
+    shape = tuple(int(s) for s in img.shape[:3])
+    if shape != volume.source.shape:
+        raise InputError(f"{p.name}: {what} shape {shape} does not match the CT {volume.source.shape}")
+    if not np.allclose(affine, volume.source.affine, atol=1e-3):
+        raise InputError(f"{p.name}: {what} geometry (affine) does not match the open CT")
+    data = np.asarray(img.dataobj, dtype=np.float32).reshape(shape)
+    check_finite(data, p.name)
+    return data

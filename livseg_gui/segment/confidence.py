@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..labels import bounding_box
 from .preprocess import PlaneBox, from_net_plane
 
 
@@ -43,6 +44,22 @@ class TumourProbability:
             planes = self.prob[:, :, mine[2]].astype(np.float32) / 255.0
             out[local] = from_net_plane(planes, self.plane, (0, 0), region=(inter[0], inter[1]))
         return out
+
+    def on_grid(self, shape) -> np.ndarray:
+        """The probabilities over the whole canonical grid of ``shape``, quantised to uint8 (0-255; 0 outside the
+        stored region): what ``livseg segment --probability`` writes."""
+        out = np.zeros(shape, np.uint8)
+        p = self.crop(self.box)
+        if p is not None:
+            out[self.box] = np.round(p * 255.0).astype(np.uint8)
+        return out
+
+    @classmethod
+    def from_grid(cls, grid: np.ndarray) -> TumourProbability | None:
+        """The probabilities of a whole-grid uint8 array (:meth:`on_grid`), kept within their bounding box; None
+        when it is all zero."""
+        box = bounding_box(grid > 0)
+        return None if box is None else cls(box, np.ascontiguousarray(grid[box]))
 
     def peak(self, box: tuple[slice, slice, slice], mask: np.ndarray) -> float | None:
         """Highest probability over ``mask`` (bool, shape of ``box``, canonical grid); None outside the stored
