@@ -816,17 +816,31 @@ LEAK_REACH_MM = 80.0  # a leak reaches at most this far from its deepest point (
 MAX_LEAK_SHARE = 0.4  # a "leak" larger than this share of the liver is the liver: refuse rather than delete it
 
 
-def _region_grid(hu: np.ndarray, spacing: np.ndarray, within: np.ndarray | None = None):
-    """(in-plane step, smoothed and thinned CT, its spacing) for the region tools.
+def _region_step(spacing: np.ndarray) -> np.ndarray:
+    """The region tools' in-plane step: a grid of about EDGE_GRID_MM."""
+    return np.array([max(1, int(round(EDGE_GRID_MM / s))) if i < 2 else 1 for i, s in enumerate(spacing)])
+
+
+def _region_grid(hu: np.ndarray, spacing: np.ndarray, within: np.ndarray | None = None, part=None):
+    """(in-plane step, smoothed and thinned CT, its spacing) for the region tools; with ``part`` (a box on the
+    thinned grid) the smoothed CT over that box only, bit for bit the same values.
 
     Smoothed 1.5 mm in-plane (CT noise of 15-20 HU per voxel falls to ~5) and half a slice along z; with
     ``within`` only over those voxels (normalised convolution), so a mask's own border keeps its inside's
     HU instead of a blend with what lies outside it.
     """
-    step = np.array([max(1, int(round(EDGE_GRID_MM / s))) if i < 2 else 1 for i, s in enumerate(spacing)])
+    step = _region_step(spacing)
     sigma = [EDGE_GRID_MM / s if i < 2 else 0.5 for i, s in enumerate(spacing)]
     thin = (slice(None, None, step[0]), slice(None, None, step[1]), slice(None, None, step[2]))
-    return step, _smooth(hu, sigma, within, thin), spacing * step
+    if part is None:
+        return step, _smooth(hu, sigma, within, thin), spacing * step
+    # The part's voxels and the filter's reach around them (truncate 4), starting on the thinned grid's phase.
+    reach = [int(4.0 * sg + 0.5) for sg in sigma]
+    lo = [max(0, p.start * st - r) // st * st for p, st, r in zip(part, step, reach)]
+    hi = [min(n, (p.stop - 1) * st + 1 + r) for p, st, r, n in zip(part, step, reach, hu.shape)]
+    box = tuple(slice(a, b) for a, b in zip(lo, hi))
+    img = _smooth(hu[box], sigma, None if within is None else within[box], thin)
+    return step, img[tuple(slice(p.start - a // st, p.stop - a // st) for p, a, st in zip(part, lo, step))], spacing * step
 
 
 def _full_grid(part: np.ndarray, step: np.ndarray, shape) -> np.ndarray:
@@ -905,12 +919,14 @@ def leak_along_edges(liver: np.ndarray, hu: np.ndarray, spacing, local) -> np.nd
     it reaches the click first. Computed on a ~1.5 mm in-plane grid and applied back to every voxel.
     """
     sp = np.asarray(spacing, float)
-    step, img, ssp = _region_grid(hu, sp, within=liver)
+    step = _region_step(sp)
+    ssp = sp * step
     small = liver[:: step[0], :: step[1], :: step[2]]
     at = tuple(np.minimum(np.asarray(local) // step, np.array(small.shape) - 1))
     if not small[at]:
         return None
-    depth = _depth(small, ssp)
+    # The depth on a grid twice as coarse in-plane (~3 mm; the whole liver's distance map took ~230 ms at 1.5 mm).
+    depth = _full_grid(_depth(small[::2, ::2], ssp * [2, 2, 1]), np.array([2, 2, 1]), small.shape)
     to_click = _mm_from(small.shape, at, ssp)
     seeds = np.zeros(small.shape, np.int8)
     # The click's own structure reaches about its depth around it: the liver's core is sought beyond that.
@@ -921,17 +937,34 @@ def leak_along_edges(liver: np.ndarray, hu: np.ndarray, spacing, local) -> np.nd
     seeds[small & (to_click <= max(3.0, 0.5 * depth[at]))] = 1
     # The walk runs within LEAK_REACH_MM of the click (a leak is smaller than that); where the liver goes on
     # beyond, the cut faces are the body too. Half the liver or less: the solve stays well under a second.
-    near = tuple(slice(max(0, c - r), c + r + 1) for c, r in zip(at, np.ceil(LEAK_REACH_MM / ssp).astype(int)))
-    inner = np.zeros(small.shape, bool)
-    inner[near] = True
-    faces = small & ~inner & ndimage.binary_dilation(inner)
-    seeds[ndimage.binary_dilation(faces) & inner & small] = 2
+    near = tuple(slice(max(0, c - r), min(n, c + r + 1))
+                 for c, r, n in zip(at, np.ceil(LEAK_REACH_MM / ssp).astype(int), small.shape))
+    seeds[_cut_faces(small, near)] = 2
+    img = _region_grid(hu, sp, within=liver, part=near)[1]  # smoothed where the walk runs only
     part = np.zeros(small.shape, bool)
-    part[near] = random_walk(img[near], small[near], seeds[near], ssp) > 0.5
+    part[near] = random_walk(img, small[near], seeds[near], ssp) > 0.5
     part = _component_at(small & part, np.array(at), ssp)
     if not part.any() or part.sum() > MAX_LEAK_SHARE * small.sum():
         return None
-    return _full_grid(part, step, liver.shape) & liver
+    # Back on every voxel, within the part's bounding box only (repeating the whole liver's box took ~60 ms).
+    found = bounding_box(part)
+    full = tuple(slice(b.start * st, min(n, b.stop * st)) for b, st, n in zip(found, step, liver.shape))
+    out = np.zeros(liver.shape, bool)
+    out[full] = _full_grid(part[found], step, out[full].shape) & liver[full]
+    return out
+
+
+def _cut_faces(mask: np.ndarray, box) -> np.ndarray:
+    """Voxels of ``mask`` on the faces of ``box`` whose neighbour across the face, outside the box, is ``mask`` too:
+    where the walk's box cuts through the liver (the liver goes on beyond)."""
+    out = np.zeros(mask.shape, bool)
+    for axis, s in enumerate(box):
+        for inside, outside in ((s.start, s.start - 1), (s.stop - 1, s.stop)):
+            if 0 <= outside < mask.shape[axis]:
+                face = tuple(slice(inside, inside + 1) if a == axis else b for a, b in enumerate(box))
+                beyond = tuple(slice(outside, outside + 1) if a == axis else b for a, b in enumerate(box))
+                out[face] |= mask[face] & mask[beyond]
+    return out
 
 
 def lesion_click(lm: LabelMap, hu: np.ndarray, spacing, voxel, positive: bool = True, probability=None,
