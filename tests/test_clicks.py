@@ -7,7 +7,17 @@ import pytest
 from scipy import ndimage
 
 from livseg_gui.edit import LabelMap
-from livseg_gui.edit.clicks import _compact, _continues_drawn, _convex_hull, _gaussian, extend_lesion, lesion_click, liver_click
+from livseg_gui.edit.clicks import (
+    _compact,
+    _continues_drawn,
+    _convex_hull,
+    _cut_faces,
+    _gaussian,
+    _region_grid,
+    extend_lesion,
+    lesion_click,
+    liver_click,
+)
 from livseg_gui.measure.metrics import Overlap
 
 SP = (0.8, 0.8, 2.0)
@@ -496,3 +506,24 @@ def test_refine_with_the_segments_probabilities_extends_as_the_window_does(tmp_p
                      "-o", str(tmp_path / "out.nii.gz"), "--click", "{},{},{}:tumour+".format(*click), *extra]) == 0
         got = np.asarray(nib.load(tmp_path / "out.nii.gz").dataobj)
         assert np.array_equal(got, lm.data) == same
+
+
+@pytest.mark.parametrize("spacing", [(0.74, 0.74, 1.6), (0.5, 0.5, 5.0), (1.5, 1.5, 1.0)])
+def test_the_region_smoothing_over_a_part_is_the_whole_ones_part_bit_for_bit(spacing):
+    rng = np.random.default_rng(0)
+    hu = rng.normal(100, 20, (70, 60, 30)).astype(np.float32)
+    within = rng.random(hu.shape) > 0.2
+    step, whole, _ = _region_grid(hu, np.array(spacing), within)
+    for part in ((slice(3, 20), slice(0, 11), slice(5, 25)), tuple(slice(0, n) for n in whole.shape),
+                 (slice(whole.shape[0] - 4, whole.shape[0]), slice(2, 3), slice(0, 30))):
+        np.testing.assert_array_equal(_region_grid(hu, np.array(spacing), within, part)[1], whole[part])
+
+
+def test_cut_faces_are_the_masks_voxels_inside_the_box_across_from_mask_outside_it():
+    rng = np.random.default_rng(1)
+    mask = rng.random((20, 18, 12)) > 0.3
+    for box in ((slice(4, 15), slice(0, 10), slice(3, 12)), (slice(0, 20), slice(5, 6), slice(2, 9))):
+        inner = np.zeros(mask.shape, bool)
+        inner[box] = True
+        faces = mask & ~inner & ndimage.binary_dilation(inner)  # the definition: by dilation
+        np.testing.assert_array_equal(_cut_faces(mask, box), ndimage.binary_dilation(faces) & inner & mask)
