@@ -39,7 +39,7 @@ from scipy import ndimage
 from livseg_gui.edit import LabelMap
 from livseg_gui.measure.metrics import Overlap
 from livseg_gui.segment import Cascade
-from livseg_gui.segment.models import Models
+from livseg_gui.segment.models import Models, load_click_net
 from livseg_gui.train.datasets import find_cases, load_case
 from livseg_gui.train.synth_tumour import paste_tumour
 from livseg_gui.workflow import apply_click, prepare_clicks_in_background
@@ -187,7 +187,12 @@ def main() -> None:
         if args.via_refine:
             if args.synthetic:
                 ap.error("--via-refine needs the CT on disk: not with --synthetic")
-            apply = RefineCommand(ref.ct, vol, lm.data.copy(), Path(tmp.name), args.click_net or args.models, prob)
+            net_folder = args.click_net or args.models
+            if args.click_net == "none":  # `livseg refine --models` has no "none": a folder without a click net then
+                if load_click_net(args.models) is not None:
+                    ap.error("--via-refine --click-net none needs --models without a click net (e.g. a training run)")
+                net_folder = args.models
+            apply = RefineCommand(ref.ct, vol, lm.data.copy(), Path(tmp.name), net_folder, prob)
         if case.tumour_labelled:
             gt = case.labels == 2
             comp, n = ndimage.label(gt, structure=np.ones((3, 3, 3), bool))
