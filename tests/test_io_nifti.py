@@ -211,5 +211,12 @@ def test_probability_round_trip_keeps_every_value_and_its_place(tmp_path):
     whole = tuple(slice(0, n) for n in vol.shape)
     np.testing.assert_array_equal(back.crop(whole), prob.crop(whole))
     write_nifti(tmp_path / "raw.nii.gz", np.full(data.shape, 200, np.uint8), affine)  # 0-255 without its scale
+    write_nifti(tmp_path / "labels.nii.gz", (data == 900).astype(np.uint8), affine)  # a 0/1 label map by mistake
+    for wrong in ("raw", "labels"):
+        with pytest.raises(InputError, match="not probabilities"):
+            load_probability_nifti(tmp_path / f"{wrong}.nii.gz", vol)
+    write_nifti(tmp_path / "f.nii.gz", np.full(data.shape, 1.5, np.float32), affine)  # floats, but not 0-1
     with pytest.raises(InputError, match="0..1"):
-        load_probability_nifti(tmp_path / "raw.nii.gz", vol)
+        load_probability_nifti(tmp_path / "f.nii.gz", vol)
+    write_nifti(tmp_path / "ok.nii.gz", np.full(data.shape, 0.6, np.float32), affine)  # another tool's 0-1 floats
+    assert (load_probability_nifti(tmp_path / "ok.nii.gz", vol) == 153).all()

@@ -173,7 +173,7 @@ def _save_on_source_grid(data: np.ndarray, volume: Volume, path: str | Path, des
 def load_labels_nifti(path: str | Path, volume: Volume) -> np.ndarray:
     """Read a label map saved on the volume's source grid; return it on the canonical grid."""
     p = Path(path)
-    labels = np.rint(_load_on_source_grid(p, volume, "mask")).astype(np.int16)
+    labels = np.rint(_load_on_source_grid(p, volume, "mask")[1]).astype(np.int16)
     if labels.min() < 0 or labels.max() > 2:
         raise InputError(f"{p.name}: labels must be 0, 1 or 2 (found {int(labels.min())}..{int(labels.max())})")
     return volume.labels_from_source(labels.astype(np.uint8))
@@ -183,15 +183,20 @@ def load_probability_nifti(path: str | Path, volume: Volume) -> np.ndarray:
     """Read tumour probabilities (0-1) saved on the volume's source grid (:func:`save_probability_nifti`); return
     them on the canonical grid as uint8 0-255."""
     p = Path(path)
-    prob = _load_on_source_grid(p, volume, "probability map")
+    img, prob = _load_on_source_grid(p, volume, "probability map")
+    slope = float(getattr(img.dataobj, "slope", 1.0))  # nibabel moves the header's scl_slope to the array proxy
+    if np.issubdtype(img.get_data_dtype(), np.integer) and slope == 1.0:
+        # A label map passed by mistake would read as probability 1 wherever it is not background.
+        raise InputError(f"{p.name}: whole numbers without a scale, not probabilities (write them with "
+                         "`livseg segment --probability`)")
     if prob.min() < 0 or prob.max() > 1.0 + 1e-6:
         raise InputError(f"{p.name}: probabilities must lie in 0..1 (found {float(prob.min()):g}..{float(prob.max()):g})")
     return volume.labels_from_source(np.rint(prob * 255.0).astype(np.uint8))
 
 
-def _load_on_source_grid(p: Path, volume: Volume, what: str) -> np.ndarray:
-    """The voxel values (float32, scaling applied) of a map saved on the volume's source grid; InputError when its
-    shape or affine is not the CT's or it holds NaN/inf."""
+def _load_on_source_grid(p: Path, volume: Volume, what: str) -> tuple[nib.Nifti1Image, np.ndarray]:
+    """(image, voxel values as float32 with its scaling applied) of a map saved on the volume's source grid;
+    InputError when its shape or affine is not the CT's or it holds NaN/inf."""
     img, affine = read_nifti_header(p)
     shape = tuple(int(s) for s in img.shape[:3])
     if shape != volume.source.shape:
@@ -200,4 +205,4 @@ def _load_on_source_grid(p: Path, volume: Volume, what: str) -> np.ndarray:
         raise InputError(f"{p.name}: {what} geometry (affine) does not match the open CT")
     data = np.asarray(img.dataobj, dtype=np.float32).reshape(shape)
     check_finite(data, p.name)
-    return data
+    return img, data
