@@ -348,15 +348,17 @@ def test_a_negative_click_on_a_wrong_lobe_removes_only_that_part():
     assert kept[lesion].mean() > 0.95 and kept[lobe & ~lesion].mean() < 0.2
 
 
-def test_a_liver_leak_through_a_neck_is_cut_at_the_neck():
-    g = _grid()
+@pytest.mark.parametrize("slices_mm", [2.0, 0.8])  # thin slices are thinned to ~1.5 mm as the in-plane grid is
+def test_a_liver_leak_through_a_neck_is_cut_at_the_neck(slices_mm):
+    sp = (SP[0], SP[1], slices_mm)
+    g = np.indices((SHAPE[0], SHAPE[1], int(100 / slices_mm))).astype(np.float64) * np.array(sp)[:, None, None, None]
     body = ((g[0] - 60) / 45) ** 2 + ((g[1] - 45) / 38) ** 2 + ((g[2] - 50) / 35) ** 2 <= 1
     leak = (g[0] - 60) ** 2 + (g[1] - 108) ** 2 + (g[2] - 50) ** 2 <= 13.0**2  # a "heart" blob
     neck = (np.abs(g[0] - 60) <= 3) & (np.abs(g[2] - 50) <= 3) & (g[1] > 80) & (g[1] < 98)
     labels = (body | leak | neck).astype(np.uint8)
     hu = np.where(labels > 0, 100.0, -80.0).astype(np.float32)
     lm = LabelMap(labels.copy())
-    change = liver_click(lm, hu, SP, _voxel((60, 110, 50)), positive=False)
+    change = liver_click(lm, hu, sp, np.array((60, 110, 50)) / np.array(sp), positive=False)
     assert change is not None and len(lm.undo_stack) == 1
     liver = lm.data >= 1
     assert liver[body].mean() > 0.98  # the body stays

@@ -817,20 +817,22 @@ MAX_LEAK_SHARE = 0.4  # a "leak" larger than this share of the liver is the live
 
 
 def _region_step(spacing: np.ndarray) -> np.ndarray:
-    """The region tools' in-plane step: a grid of about EDGE_GRID_MM."""
-    return np.array([max(1, int(round(EDGE_GRID_MM / s))) if i < 2 else 1 for i, s in enumerate(spacing)])
+    """The region tools' step per axis: a grid of about EDGE_GRID_MM. Slices of 1 mm or less are thinned too: on
+    0.8 mm slices (512x512x238) a leak cut on every slice took 1.4-2.1 s."""
+    return np.array([max(1, int(round(EDGE_GRID_MM / s))) for s in spacing])
 
 
 def _region_grid(hu: np.ndarray, spacing: np.ndarray, within: np.ndarray | None = None, part=None):
     """(in-plane step, smoothed and thinned CT, its spacing) for the region tools; with ``part`` (a box on the
     thinned grid) the smoothed CT over that box only, bit for bit the same values.
 
-    Smoothed 1.5 mm in-plane (CT noise of 15-20 HU per voxel falls to ~5) and half a slice along z; with
+    Smoothed 1.5 mm in-plane (CT noise of 15-20 HU per voxel falls to ~5) and half a slice along z (1.5 mm where
+    thin slices are thinned); with
     ``within`` only over those voxels (normalised convolution), so a mask's own border keeps its inside's
     HU instead of a blend with what lies outside it.
     """
     step = _region_step(spacing)
-    sigma = [EDGE_GRID_MM / s if i < 2 else 0.5 for i, s in enumerate(spacing)]
+    sigma = [EDGE_GRID_MM / s if i < 2 or st > 1 else 0.5 for i, (s, st) in enumerate(zip(spacing, step))]
     thin = (slice(None, None, step[0]), slice(None, None, step[1]), slice(None, None, step[2]))
     if part is None:
         return step, _smooth(hu, sigma, within, thin), spacing * step
