@@ -8,10 +8,12 @@ from scipy import ndimage
 
 from livseg_gui.edit import LabelMap
 from livseg_gui.edit.clicks import (
+    _ball,
     _compact,
     _continues_drawn,
     _convex_hull,
     _cut_faces,
+    _depth,
     _gaussian,
     _region_grid,
     extend_lesion,
@@ -529,3 +531,11 @@ def test_cut_faces_are_the_masks_voxels_inside_the_box_across_from_mask_outside_
         inner[box] = True
         faces = mask & ~inner & ndimage.binary_dilation(inner)  # the definition: by dilation
         np.testing.assert_array_equal(_cut_faces(mask, box), ndimage.binary_dilation(faces) & inner & mask)
+
+
+@pytest.mark.parametrize("spacing", [(0.74, 0.74, 1.6), (0.74, 0.74, 0.8), (0.5, 0.5, 5.0)])
+def test_the_depth_beyond_a_radius_is_the_erosion_by_that_ball(spacing):
+    rng = np.random.default_rng(2)
+    mask = ndimage.gaussian_filter(rng.normal(size=(50, 44, 30)), 3) > -0.02
+    sp = np.array(spacing)
+    np.testing.assert_array_equal(_depth(mask, sp) > 3.0, ndimage.binary_erosion(mask, structure=_ball(3.0, sp)))
