@@ -442,7 +442,7 @@ def _edge_region(hu: np.ndarray, img: np.ndarray, lab: np.ndarray, allowed: np.n
     radial = np.abs(sum(g * o for g, o in zip(grad, offsets))) / np.maximum(dist, 1e-6)
     # Not the liver's own border (its edge to fat outweighs any lesion's): the profile is taken 3 mm inside it.
     liver = lab[reach] >= LIVER
-    # (Eroded by a 3 mm ball, as the distance map: the same voxels, and on thin slices a tenth of the time.)
+    # Eroded by a 3 mm ball, as a distance map: the same voxels, 184 instead of 316 ms on a box of 0.8 mm slices.
     core = _depth(liver, sp) > 3.0 if liver.sum() > 1000 else np.ones_like(liver)
     inside = core & (dist <= EDGE_REACH_MM)
     shell = np.floor(dist[inside]).astype(int)
@@ -824,13 +824,12 @@ def _region_step(spacing: np.ndarray) -> np.ndarray:
 
 
 def _region_grid(hu: np.ndarray, spacing: np.ndarray, within: np.ndarray | None = None, part=None):
-    """(in-plane step, smoothed and thinned CT, its spacing) for the region tools; with ``part`` (a box on the
+    """(step per axis, smoothed and thinned CT, its spacing) for the region tools; with ``part`` (a box on the
     thinned grid) the smoothed CT over that box only, bit for bit the same values.
 
     Smoothed 1.5 mm in-plane (CT noise of 15-20 HU per voxel falls to ~5) and half a slice along z (1.5 mm where
-    thin slices are thinned); with
-    ``within`` only over those voxels (normalised convolution), so a mask's own border keeps its inside's
-    HU instead of a blend with what lies outside it.
+    thin slices are thinned); with ``within`` only over those voxels (normalised convolution), so a mask's own
+    border keeps its inside's HU instead of a blend with what lies outside it.
     """
     step = _region_step(spacing)
     sigma = [EDGE_GRID_MM / s if i < 2 or st > 1 else 0.5 for i, (s, st) in enumerate(zip(spacing, step))]
