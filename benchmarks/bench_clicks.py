@@ -42,7 +42,7 @@ from livseg_gui.segment import Cascade
 from livseg_gui.segment.models import Models, load_click_net
 from livseg_gui.train.datasets import find_cases, load_case
 from livseg_gui.train.synth_tumour import paste_tumour
-from livseg_gui.workflow import apply_click, prepare_clicks_in_background
+from livseg_gui.workflow import apply_click, prepare_clicks_in_background, save_tumour_probability
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_CLICKS = 5
@@ -62,14 +62,14 @@ class RefineCommand:
     far on the starting labels (a call's clicks share its click memory, as a GUI session's do)."""
 
     def __init__(self, ct: Path, vol, start_labels: np.ndarray, folder: Path, models: str, probability=None):
-        from livseg_gui.io.nifti import save_labels_nifti, save_probability_nifti
+        from livseg_gui.io.nifti import save_labels_nifti
 
         self.ct, self.models, self.clicks = ct, models, []
         self.start, self.out = folder / "start.nii.gz", folder / "out.nii.gz"
         save_labels_nifti(start_labels, vol, self.start)
         self.extra = []  # the cascade's probabilities, as `livseg segment --probability` writes them
         if probability is not None:
-            save_probability_nifti(probability.on_grid(vol.shape), vol, folder / "probability.nii.gz")
+            save_tumour_probability(probability, vol, folder / "probability.nii.gz")
             self.extra = ["--probability", str(folder / "probability.nii.gz")]
 
     def __call__(self, lm: LabelMap, vol, voxel, target: str, positive: bool, *_):

@@ -91,6 +91,17 @@ def prepare_clicks_in_background(models: Models | None) -> Future[None]:
     return _in_background(prepare, "livseg-clicks")
 
 
+def save_tumour_probability(probability, volume: Volume, path: str | Path) -> Path:
+    """Write the tumour net's probabilities (a :class:`~livseg_gui.segment.confidence.TumourProbability`, or None
+    when no liver was found: nothing likely anywhere) on the CT's source grid, for `livseg refine --probability`."""
+    import numpy as np
+
+    from .io.nifti import save_probability_nifti
+
+    grid = probability.on_grid(volume.shape) if probability is not None else np.zeros(volume.shape, np.uint8)
+    return save_probability_nifti(grid, volume, path)
+
+
 def segment_study(path: str | Path, outputs: Outputs, cascade: Cascade | Future[Cascade], series: str | None = None,
                   progress: ProgressFn | None = None) -> StudyResult:
     """Segment one NIfTI file or DICOM series and write every requested output (each atomically).
@@ -113,13 +124,7 @@ def segment_study(path: str | Path, outputs: Outputs, cascade: Cascade | Future[
     t1 = time.perf_counter()
     save_labels_nifti(result.labels, volume, outputs.labels)
     if outputs.probability:
-        import numpy as np
-
-        from .io.nifti import save_probability_nifti
-
-        grid = (result.tumour_probability.on_grid(volume.shape) if result.tumour_probability is not None
-                else np.zeros(volume.shape, np.uint8))  # no liver found: nothing likely anywhere
-        save_probability_nifti(grid, volume, outputs.probability)
+        save_tumour_probability(result.tumour_probability, volume, outputs.probability)
     lesions = None
     if outputs.report or outputs.json or outputs.csv:
         from .report import write_csv, write_json, write_pdf

@@ -754,8 +754,6 @@ def _contrast_to_liver(hu: np.ndarray, lab: np.ndarray, region: np.ndarray) -> f
 def _liver_or_background(labels: np.ndarray, box, spacing: np.ndarray, reach_mm: float = 30.0) -> np.ndarray:
     """What removed tumour in ``box`` goes back to: liver inside the liver's local outline (in each slice, the
     convex hull of the liver within ``reach_mm`` of the box), background where it stuck out of the liver."""
-    from scipy.spatial import ConvexHull  # imported here: only a negative lesion click needs it
-
     pad = np.ceil(reach_mm / spacing).astype(int)
     pad[2] = 0
     near = tuple(slice(max(0, b.start - p), min(n, b.stop + p)) for b, p, n in zip(box, pad, labels.shape))
