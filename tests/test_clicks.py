@@ -539,3 +539,37 @@ def test_the_depth_beyond_a_radius_is_the_erosion_by_that_ball(spacing):
     mask = ndimage.gaussian_filter(rng.normal(size=(50, 44, 30)), 3) > -0.02
     sp = np.array(spacing)
     np.testing.assert_array_equal(_depth(mask, sp) > 3.0, ndimage.binary_erosion(mask, structure=_ball(3.0, sp)))
+
+
+@pytest.mark.parametrize("tool", ["lesion_region", "extend_lesion"])
+def test_on_thin_slices_a_positive_lesion_click_sees_the_thick_slices_they_merge_into(tool):
+    # 0.8 mm slices made of 1.6 mm ones, each twice: merged in pairs from the clicked slice on, the tool sees the thick
+    # CT exactly, and its answer is the thick one's repeated. A 1.6 mm CT is what the tools were measured on.
+    from livseg_gui.edit import clicks
+    from livseg_gui.segment.confidence import TumourProbability
+
+    sp, shape = np.array([0.8, 0.8, 1.6]), (150, 160, 100)
+    g = np.indices(shape).astype(np.float64) * sp[:, None, None, None]
+    liver = ((g[0] - 64) / 55) ** 2 + ((g[1] - 64) / 50) ** 2 + ((g[2] - 80) / 45) ** 2 <= 1
+    r = np.sqrt((g[0] - 60) ** 2 + (g[1] - 70) ** 2 + (g[2] - 80) ** 2)
+    hu = (np.where(liver, 100.0, -80.0) + np.random.default_rng(3).normal(0, 8, shape) - 20.0 * (r <= 12.0))
+    labels = liver.astype(np.uint8)
+    labels[r <= 7.0] = 2  # the model's core of the lesion, for the extension
+    p = np.round(255 * np.where(r <= 7.0, 0.99, np.where(r <= 13.0, 0.6, 0.02))).astype(np.uint8)
+    click = np.round(np.array([69.0, 70.0, 80.0]) / sp).astype(int)  # in the lesion, beside the core
+
+    def run(hu, labels, p, spacing, voxel):
+        prob = TumourProbability(tuple(slice(0, n) for n in p.shape), p)
+        return getattr(clicks, tool)(hu.astype(np.float32), labels, spacing, voxel, prob)
+
+    thick_box, thick = run(hu, labels, p, sp, click)
+    twice = [np.repeat(a, 2, axis=2) for a in (hu, labels, p)]
+    box, region = run(*twice, sp * [1, 1, 0.5], click * [1, 1, 2])
+    assert thick.sum() > 1000 and box[2] == slice(2 * thick_box[2].start, 2 * thick_box[2].stop)
+    assert box[:2] == thick_box[:2]
+    np.testing.assert_array_equal(region, np.repeat(thick, 2, axis=2))
+    # A click on the other slice of a pair merges the pairs the other way: a CT of its own, the same lesion.
+    box, region = run(*twice, sp * [1, 1, 0.5], click * [1, 1, 2] + [0, 0, 1])
+    found, expected = np.zeros(twice[1].shape, bool), np.zeros(shape, bool)
+    found[box], expected[thick_box] = region, thick
+    assert Overlap.of(found, np.repeat(expected, 2, axis=2)).dice >= 0.9
