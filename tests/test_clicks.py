@@ -13,6 +13,7 @@ from livseg_gui.edit.clicks import (
     _continues_drawn,
     _convex_hull,
     _cut_faces,
+    _deeper_than,
     _depth,
     _gaussian,
     _region_grid,
@@ -533,12 +534,16 @@ def test_cut_faces_are_the_masks_voxels_inside_the_box_across_from_mask_outside_
         np.testing.assert_array_equal(_cut_faces(mask, box), ndimage.binary_dilation(faces) & inner & mask)
 
 
-@pytest.mark.parametrize("spacing", [(0.74, 0.74, 1.6), (0.74, 0.74, 0.8), (0.5, 0.5, 5.0)])
-def test_the_depth_beyond_a_radius_is_the_erosion_by_that_ball(spacing):
+@pytest.mark.parametrize("spacing", [(0.74, 0.74, 1.6), (0.74, 0.74, 0.8), (0.5, 0.5, 5.0), (1.0, 1.0, 1.0)])
+def test_the_depth_beyond_a_radius_is_the_erosion_by_that_ball_also_from_in_plane_distances(spacing):
     rng = np.random.default_rng(2)
     mask = ndimage.gaussian_filter(rng.normal(size=(50, 44, 30)), 3) > -0.02
     sp = np.array(spacing)
-    np.testing.assert_array_equal(_depth(mask, sp) > 3.0, ndimage.binary_erosion(mask, structure=_ball(3.0, sp)))
+    eroded = ndimage.binary_erosion(mask, structure=_ball(3.0, sp))
+    np.testing.assert_array_equal(_depth(mask, sp) > 3.0, eroded)
+    np.testing.assert_array_equal(_deeper_than(mask, sp, 3.0), eroded)
+    for short in (mask[:, :, :1], mask[:, :, :3]):  # fewer slices than the ball is deep
+        np.testing.assert_array_equal(_deeper_than(short, sp, 3.0), _depth(short, sp) > 3.0)
 
 
 @pytest.mark.parametrize("tool", ["lesion_region", "extend_lesion"])
@@ -573,3 +578,14 @@ def test_on_thin_slices_a_positive_lesion_click_sees_the_thick_slices_they_merge
     found, expected = np.zeros(twice[1].shape, bool), np.zeros(shape, bool)
     found[box], expected[thick_box] = region, thick
     assert Overlap.of(found, np.repeat(expected, 2, axis=2)).dice >= 0.9
+
+
+def test_thick_slices_are_each_blocks_mean_also_a_short_last_block():
+    from livseg_gui.edit.clicks import _ThickSlices
+
+    hu = np.random.default_rng(4).integers(-100, 300, (30, 20, 23)).astype(np.int16)
+    blocks = _ThickSlices((slice(2, 30), slice(0, 20), slice(1, 23)), 3)  # 22 slices: 7 blocks of 3 and one of 1
+    expected = [hu[2:30, :, z : min(z + 3, 23)].mean(axis=2) for z in range(1, 23, 3)]
+    np.testing.assert_allclose(blocks.mean(hu), np.stack(expected, axis=2), rtol=1e-6)
+    np.testing.assert_array_equal(blocks.first(hu), hu[2:30, :, 1:23:3])
+    assert blocks.full_box((slice(0, 28), slice(0, 20), slice(6, 8)))[2] == slice(19, 23)
