@@ -277,7 +277,8 @@ class _ThickSlices:
         return cls((*in_plane, slice(first, min(shape[2], ijk[2] + k * (blocks + 1)))), k)
 
     def mean(self, hu: np.ndarray) -> np.ndarray:
-        # Summed slice by slice of each block (strided views: ~5 ms, where np.add.reduceat took ~30).
+        # Summed slice by slice of each block, from strided views: ~10 ms on a lesion click's box at 0.74 mm pixels,
+        # where np.add.reduceat took 12-30 ms.
         part = hu[self.box]
         blocks = -(-part.shape[2] // self.k)
         total = np.zeros((*part.shape[:2], blocks), np.float32)
