@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # the cascade's imports (scipy, onnxruntime) can then overlap the first load
     from .io.volume import Volume
     from .segment.cascade import Cascade, ProgressFn, SegmentationResult
+    from .segment.confidence import TumourProbability
     from .segment.models import Models
 
 
@@ -91,7 +92,7 @@ def prepare_clicks_in_background(models: Models | None) -> Future[None]:
     return _in_background(prepare, "livseg-clicks")
 
 
-def save_tumour_probability(probability, volume: Volume, path: str | Path) -> Path:
+def save_tumour_probability(probability: TumourProbability | None, volume: Volume, path: str | Path) -> Path:
     """Write the tumour net's probabilities (a :class:`~livseg_gui.segment.confidence.TumourProbability`, or None
     when no liver was found: nothing likely anywhere) on the CT's source grid, for `livseg refine --probability`."""
     import numpy as np

@@ -304,7 +304,7 @@ class _ThickSlices:
     def full(self, box, region: np.ndarray) -> tuple[tuple, np.ndarray]:
         """(box, region) of a tool's answer on the blocks, over the full-resolution grid."""
         full = self.full_box(box)
-        return full, np.repeat(region, self.k, axis=2)[:, :, : full[2].stop - full[2].start]
+        return full, _full_grid(region, np.array([1, 1, self.k]), tuple(s.stop - s.start for s in full))
 
 
 @dataclass
