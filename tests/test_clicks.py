@@ -7,20 +7,12 @@ import pytest
 from scipy import ndimage
 
 from livseg_gui.edit import LabelMap
-from livseg_gui.edit.clicks import (
-    _ball,
-    _compact,
-    _continues_drawn,
-    _convex_hull,
-    _cut_faces,
-    _deeper_than,
-    _depth,
-    _gaussian,
-    _region_grid,
-    extend_lesion,
-    lesion_click,
-    liver_click,
-)
+from livseg_gui.edit.clicks import extend_lesion, lesion_click, liver_click
+from livseg_gui.edit.clicks.common import _ball, _deeper_than, _depth, _gaussian
+from livseg_gui.edit.clicks.lesion import _continues_drawn
+from livseg_gui.edit.clicks.lesion_extend import _convex_hull
+from livseg_gui.edit.clicks.lesion_region import _compact
+from livseg_gui.edit.clicks.liver import _cut_faces, _region_grid
 from livseg_gui.measure.metrics import Overlap
 
 SP = (0.8, 0.8, 2.0)
@@ -294,13 +286,13 @@ def test_a_false_lesion_over_the_liver_edge_goes_back_to_liver_inside_and_backgr
 
 @pytest.mark.parametrize("walk_voxels", [None, 20_000])  # full resolution, and the thinned grid of a large lesion
 def test_a_negative_click_trims_what_a_positive_click_overgrew_and_keeps_its_lesion(walk_voxels, monkeypatch):
-    from livseg_gui.edit import clicks
+    from livseg_gui.edit.clicks import common
     from livseg_gui.edit.labelmap import Click
     from livseg_gui.io.volume import Volume
     from livseg_gui.workflow import apply_click
 
     if walk_voxels:
-        monkeypatch.setattr(clicks, "LESION_WALK_VOXELS", walk_voxels)
+        monkeypatch.setattr(common, "LESION_WALK_VOXELS", walk_voxels)
 
     hu, labels, lesion = _liver_with_lesion(-35.0)
     g = _grid()
@@ -581,7 +573,7 @@ def test_on_thin_slices_a_positive_lesion_click_sees_the_thick_slices_they_merge
 
 
 def test_thick_slices_are_each_blocks_mean_also_a_short_last_block():
-    from livseg_gui.edit.clicks import _ThickSlices
+    from livseg_gui.edit.clicks.thick_slices import _ThickSlices
 
     hu = np.random.default_rng(4).integers(-100, 300, (30, 20, 23)).astype(np.int16)
     blocks = _ThickSlices((slice(2, 30), slice(0, 20), slice(1, 23)), 3)  # 22 slices: 7 blocks of 3 and one of 1

@@ -1,0 +1,208 @@
+"""A lesion click, positive or negative, planned (:func:`plan_lesion_click`) or applied (:func:`lesion_click`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import ndimage
+from scipy.spatial import ConvexHull
+
+from ...labels import BACKGROUND, LIVER, TUMOUR, bounding_box
+from ..labelmap import Change, Click, LabelMap
+from .common import (
+    IN_PLANE8,
+    LESION_ROI_MM,
+    ClickEdit,
+    _component_at,
+    _core,
+    _fill_holes,
+    _full_grid,
+    _in_box,
+    _inside,
+    _labelled,
+    _mm_from,
+    _near_liver,
+    _roi,
+    _sphere_radius,
+    _thinned_walk,
+    check_voxel,
+)
+from .lesion_extend import EXTEND_MM, extend_lesion
+from .lesion_region import lesion_region
+
+LEARNED_FIRST = False  # positive lesion clicks: the classical region first, the click net where it adds nothing
+
+
+def learned_lesion_region(click_net, hu: np.ndarray, labels: np.ndarray, spacing, voxel) -> tuple[tuple, np.ndarray]:
+    """(box, mask) of the lesion under a positive click from the click net, kept inside the liver (+2 voxels)
+    and to the part connected to the click."""
+    ijk = np.round(np.asarray(voxel, float)).astype(int)
+    box, mask = click_net.segment(hu, spacing, labels, positive=ijk[None], negative=np.zeros((0, 3)))
+    if not mask.any():
+        return box, mask
+    liver = labels[box] >= LIVER
+    mask &= _near_liver(liver)
+    local = ijk - [s.start for s in box]
+    return box, _fill_holes(_component_at(mask, local, np.asarray(spacing, float)))
+
+
+def plan_lesion_click(labels: np.ndarray, hu: np.ndarray, spacing, voxel, positive: bool = True, probability=None,
+                      click_net=None, learned_first: bool = LEARNED_FIRST, previous: Sequence[Click] = ()) -> ClickEdit | None:
+    """Add the lesion under a positive click, or remove (part of) the false lesion under a negative one.
+
+    A positive click tries the image's region (:func:`lesion_region`), the extension of a lesion beside it
+    (:func:`extend_lesion`) where that region is faint and runs into it, and, where neither adds anything, the
+    click net (:class:`~livseg_gui.segment.click_net.ClickNet`); ``learned_first`` puts the net first
+    (compared in benchmarks/bench_clicks.py). ``previous`` are the clicks
+    behind the current labels (``LabelMap.clicks``): a negative click keeps what earlier positive clicks asked for.
+    """
+    check_voxel(voxel, labels.shape)
+    if positive:
+        found = lesion_region(hu, labels, spacing, voxel, probability)
+        region = found if (found[1] & (labels[found[0]] != TUMOUR)).any() else None  # only if it adds something
+        # A faint region at a lesion already drawn (running into it, or clicked within the lesion's radius of it)
+        # is that lesion's missed part: beside it the click says "it goes on to here", which the extension
+        # follows better (an isodense part has no edge to threshold). A region of clear contrast (>= 20 HU) is a
+        # lesion of its own outline, and a fragment drawn inside it does not change that; nor does a drawn lesion
+        # farther from the click than its own radius (+3 mm).
+        beside = (region is not None and _continues_drawn(*region, labels, spacing, voxel)
+                  and abs(_contrast_to_liver(hu[region[0]], labels[region[0]], region[1])) < 20.0)
+        tries = [("click lesion +", lambda: None if beside else region),
+                 ("click lesion + (extend)", lambda: extend_lesion(hu, labels, spacing, voxel, probability)),
+                 ("click lesion +", lambda: region)]
+        if click_net is not None:
+            learned = lambda: learned_lesion_region(click_net, hu, labels, spacing, voxel)  # noqa: E731
+            tries.insert(0 if learned_first else 3, ("click lesion + (net)", learned))
+        for name, attempt in tries:
+            found = attempt()
+            if found is not None and (found[1] & (labels[found[0]] != TUMOUR)).any():  # it adds something
+                return ClickEdit(name, *found, TUMOUR)
+        return None
+    ijk = tuple(np.round(np.asarray(voxel, float)).astype(int))
+    if labels[ijk] != TUMOUR:
+        return None
+    sp = np.asarray(spacing, float)
+    near = _roi(ijk, 1.5 * LESION_ROI_MM, sp, labels.shape)  # labelling the whole CT would cost ~0.5 s
+    drawn, comp = _labelled(labels[near] == TUMOUR)  # not empty: the click is on tumour
+    offset = [s.start + d.start for s, d in zip(near, drawn)]
+    at = tuple(i - o for i, o in zip(ijk, offset))
+    obj = ndimage.find_objects(comp)[comp[at] - 1]
+    box = tuple(slice(b.start + o, b.stop + o) for b, o in zip(obj, offset))
+    part = comp[obj] == comp[at]
+    local = np.array(ijk) - [s.start for s in box]
+    to_click = _mm_from(part.shape, local, sp)
+    kept_clicks = [np.array(c.voxel) - [b.start for b in box] for c in previous if c.target == "tumour" and c.positive]
+    kept_clicks = [k for k in kept_clicks if _inside(part, k) and to_click[tuple(k)] > 3.0]
+    if kept_clicks:
+        # Earlier positive clicks made this lesion: the negative click trims it, and a random walker inside it
+        # decides which part goes with which click (along its faint inner edges where it has any), on a thinned
+        # grid when the lesion is large (a 150k-voxel lesion took 0.7 s at full resolution).
+        seeds = np.zeros(part.shape, np.int8)
+        for k in kept_clicks:
+            seeds[part & (_mm_from(part.shape, k, sp) <= 3.0)] = 1
+        seeds[part & (to_click <= 3.0)] = 2
+        kept, _, step, _ = _thinned_walk(hu[box], lambda thin, ssp, at: seeds[thin].copy(), kept_clicks[0], sp, part,
+                                         blur_slices=False)
+        region = _component_at(part & ~_full_grid(kept, step, part.shape), local, sp)
+    else:
+        core, depth = _core(part, sp)
+        to_core = _mm_from(part.shape, core, sp)
+        # A click at a lesion's middle means "no lesion here": all of it goes. With the click net, only a click
+        # on the core itself does; elsewhere the net decides what stays (a merged false part is often widest there).
+        # A click in a halo around a lesion of clear contrast trims it to its outline first, net or not.
+        core_zone = 2 * sp[:2].max() if click_net is not None else 0.5 * depth + 2 * sp.max()
+        small = part.sum() * np.prod(sp) / 1000.0 < 1.0
+        trimmed = None if small else _trim_to_outline(hu, labels, sp, box, part, core, local)
+        whole = trimmed is None and (small or to_core[tuple(local)] < core_zone)
+        region = part if whole else part & (to_click < to_core)
+        if trimmed is not None:
+            region = trimmed
+        elif not whole and click_net is not None:
+            # The net redraws the lesion from its core (positive) and the click (negative); what it leaves out goes.
+            kept = _in_box(*click_net.segment(hu, sp, labels, positive=(core + [s.start for s in box])[None],
+                                              negative=np.array(ijk)[None]), box)
+            if not kept[tuple(local)] and kept[tuple(core)]:
+                region = part & ~kept
+    return ClickEdit("click lesion -", box, region, _liver_or_background(labels, box, sp),
+                     only=lambda cur: cur == TUMOUR)
+
+
+def _trim_to_outline(hu: np.ndarray, labels: np.ndarray, sp: np.ndarray, box, part: np.ndarray, core: np.ndarray,
+                     local: np.ndarray) -> np.ndarray | None:
+    """What of the drawn lesion ``part`` (over ``box``) lies outside the image's own outline of the lesion at its
+    ``core``, when a negative click at ``local`` falls outside that outline and the lesion shows clear contrast
+    (>= 20 HU): a lesion drawn with a halo of parenchyma is trimmed to its edge in one click. None otherwise."""
+    obox, outline = lesion_region(hu, labels, sp, core + [s.start for s in box])
+    outline = _in_box(obox, outline, box)
+    if not outline[tuple(core)] or outline[tuple(local)]:
+        return None
+    if abs(_contrast_to_liver(hu[box], labels[box], outline)) < 20.0:
+        return None
+    return part & ~outline
+
+
+def _continues_drawn(box, region: np.ndarray, labels: np.ndarray, spacing, voxel) -> bool:
+    """Whether a positive click continues a drawn lesion: the lesions ``region`` (over ``box``) touches, with the one
+    nearest the click (within EXTEND_MM), reach within their own equivalent radius (+3 mm) of the click.
+
+    Only then can the click mean "that lesion goes on to here". A click 14 mm from a 4 mm fragment the model drew in a
+    57 mL isodense lesion (radct-1720) is a click on a lesion of its own; one in the fainter rim around a drawn core
+    (ircadb-17) continues that lesion even where the rim's own region, a few noisy voxels, stops short of it.
+    """
+    sp = np.asarray(spacing, float)
+    if (found := _labelled(labels[box] == TUMOUR)) is None:
+        return False
+    near, comp = found  # the drawn lesions, within their bounding box in ``box``
+    at = np.round(np.asarray(voxel, float)).astype(int) - [s.start + n.start for s, n in zip(box, near)]
+    drawn = np.argwhere(comp > 0)
+    to_click = np.sqrt((((drawn - at) * sp) ** 2).sum(1))
+    ids = {int(comp[tuple(drawn[np.argmin(to_click)])])} if to_click.min() <= EXTEND_MM else set()
+    if region.any():
+        around = bounding_box(region, margin=1)
+        touching = _in_box(around, ndimage.binary_dilation(region[around]), near)  # face-connected
+        ids |= set(np.unique(comp[touching]).tolist()) - {0}
+    if not ids:
+        return False
+    mine = np.isin(comp[tuple(drawn.T)], list(ids))
+    return float(to_click[mine].min()) <= _sphere_radius(mine.sum(), sp) + 3.0
+
+
+def _contrast_to_liver(hu: np.ndarray, lab: np.ndarray, region: np.ndarray) -> float:
+    """Median HU of ``region`` minus that of the liver (any label >= 1) in a ring of three voxels around it
+    (0 without one)."""
+    if not region.any():
+        return 0.0
+    near = bounding_box(region, margin=3)
+    part = region[near]
+    ring = ndimage.binary_dilation(part, iterations=3) & ~part & (lab[near] >= LIVER)
+    return float(np.median(hu[near][part]) - np.median(hu[near][ring])) if ring.any() else 0.0
+
+
+def _liver_or_background(labels: np.ndarray, box, spacing: np.ndarray, reach_mm: float = 30.0) -> np.ndarray:
+    """What removed tumour in ``box`` goes back to: liver inside the liver's local outline (in each slice, the
+    convex hull of the liver within ``reach_mm`` of the box), background where it stuck out of the liver."""
+    pad = np.ceil(reach_mm / spacing).astype(int)
+    pad[2] = 0
+    near = tuple(slice(max(0, b.start - p), min(n, b.stop + p)) for b, p, n in zip(box, pad, labels.shape))
+    liver = labels[near] == LIVER
+    edge = liver & ~ndimage.binary_erosion(liver, structure=IN_PLANE8)  # the hull of a slice is its outline's
+    offset = np.array([b.start - q.start for b, q in zip(box, near)])
+    shape = tuple(b.stop - b.start for b in box)
+    out = np.full(shape, BACKGROUND, np.uint8)
+    query = np.indices(shape[:2]).reshape(2, -1).T + offset[:2]
+    for k in range(shape[2]):
+        pts = np.argwhere(edge[:, :, k + offset[2]])
+        if len(pts) < 3 or np.linalg.matrix_rank(pts - pts[0]) < 2:
+            continue
+        hull = ConvexHull(pts).equations  # rows (a, b, c): a x + b y + c <= 0 inside
+        inside = (query @ hull[:, :2].T + hull[:, 2] <= 1e-9).all(axis=1)
+        out[:, :, k][inside.reshape(shape[:2])] = LIVER
+    return out
+
+
+def lesion_click(lm: LabelMap, hu: np.ndarray, spacing, voxel, positive: bool = True, probability=None,
+                 click_net=None) -> Change | None:
+    """:func:`plan_lesion_click` applied at once: one undoable change, or None."""
+    edit = plan_lesion_click(lm.data, hu, spacing, voxel, positive, probability, click_net)
+    return edit.apply(lm) if edit is not None else None
