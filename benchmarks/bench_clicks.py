@@ -1,7 +1,7 @@
 """A simulated user correcting the automatic result with clicks (the interactive-segmentation protocol).
 
     python benchmarks/bench_clicks.py [--models DIR] [--click-net DIR|none] [--cases a,b] [--data DIR]
-                                      [--scratch | --synthetic N | --via-refine] [--thin-slices N] [--verbose]
+                                      [--scratch | --synthetic N | --via-refine] [--thin-slices N | --slice-mm MM] [--verbose]
 
 Per true lesion >= 10 mm (equivalent-sphere diameter), starting from the cascade's result: click at the
 deepest point (largest distance to its border) of the largest error region near the lesion -- positive in
@@ -25,7 +25,8 @@ other cases' livers).
 
 With ``--thin-slices N``, each case's slices are first split into N (the CT interpolated linearly, the labels
 repeated): the same lesions on the thin-slice grid of a modern scanner (ircadb-17's 1.6 mm slices become 0.8 mm,
-512x512x238), for the tools' latency there and whether they find what they find on the original slices.
+512x512x238), for the tools' latency there and whether they find what they find on the original slices. With
+``--slice-mm MM``, the same to slices of MM (ircadb-17 at ``--slice-mm 1.0``: 512x512x190).
 """
 
 from __future__ import annotations
@@ -148,16 +149,19 @@ def with_synthetic_lesions(case, count: int, rng: np.random.Generator):
     return dataclasses.replace(case, volume=vol, labels=labels, tumour_labelled=True), vol, synthetic
 
 
-def with_thinner_slices(case, n: int):
-    """(case, volume) with every slice split into ``n``: the CT linearly interpolated at the new slices' centres,
-    the labels repeated (each new slice lies within its old one)."""
+def with_thinner_slices(case, n: float):
+    """(case, volume) with every slice split into ``n`` (``n`` need not be whole: 1.6 mm slices into 1.0 mm ones is
+    1.6): the CT linearly interpolated at the new slices' centres, the labels of the old slice each new centre lies
+    in (for a whole ``n``, each repeated ``n`` times)."""
     vol = case.volume
     # Pixel centres kept in place (grid_mode); beyond the first and last old centres, their HU (nearest).
     hu = ndimage.zoom(vol.array.astype(np.float32), (1, 1, n), order=1, grid_mode=True, mode="nearest")
-    new_to_old = np.diag([1.0, 1.0, 1.0 / n, 1.0])
-    new_to_old[2, 3] = -(n - 1) / (2 * n)  # new slice j's centre at old index (j + 0.5) / n - 0.5
+    labels = ndimage.zoom(case.labels, (1, 1, n), order=0, grid_mode=True, mode="nearest")
+    ratio = vol.shape[2] / hu.shape[2]  # old slices per new one (1 / n, up to rounding the slice count)
+    new_to_old = np.diag([1.0, 1.0, ratio, 1.0])
+    new_to_old[2, 3] = (ratio - 1) / 2  # new slice j's centre at old index (j + 0.5) * ratio - 0.5
     vol = dataclasses.replace(vol, array=np.round(hu).astype(np.int16), affine=vol.affine @ new_to_old)
-    return dataclasses.replace(case, volume=vol, labels=np.repeat(case.labels, n, axis=2)), vol
+    return dataclasses.replace(case, volume=vol, labels=labels), vol
 
 
 def main() -> None:
@@ -175,6 +179,8 @@ def main() -> None:
     ap.add_argument("--via-refine", action="store_true",
                     help="click through `livseg refine` processes (real cases only; latency then includes each process)")
     ap.add_argument("--thin-slices", type=int, default=1, help="split every slice into this many first")
+    ap.add_argument("--slice-mm", type=float, default=None,
+                    help="resample every case to slices this thick first (thinner than its own: e.g. 1.0)")
     ap.add_argument("--scratch", action="store_true",
                     help="start from the true labels with the lesions taken back to liver (classical tools only)")
     args = ap.parse_args()
@@ -192,10 +198,11 @@ def main() -> None:
     for n_case, ref in enumerate(r for r in find_cases(args.data) if r.name in names):
         case = load_case(ref)
         vol = case.volume
-        if args.thin_slices > 1:
+        split = args.thin_slices if args.slice_mm is None else vol.spacing[2] / args.slice_mm
+        if split > 1:
             if args.via_refine:
-                ap.error("--via-refine needs the CT on disk: not with --thin-slices")
-            case, vol = with_thinner_slices(case, args.thin_slices)
+                ap.error("--via-refine needs the CT on disk: not with --thin-slices or --slice-mm")
+            case, vol = with_thinner_slices(case, split)
         synthetic = np.zeros(vol.shape, bool)
         if args.synthetic:
             case, vol, synthetic = with_synthetic_lesions(case, args.synthetic, np.random.default_rng(args.seed + n_case))

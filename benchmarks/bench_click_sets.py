@@ -1,0 +1,97 @@
+"""The one-click benchmark's sets, as the README reports them: each a run of bench_clicks.py, then the latency of
+every click of the sets together.
+
+    python benchmarks/bench_click_sets.py [--runs DIR] [--sets held,syn0,...] [--out DIR] [-- BENCH_CLICKS_ARGS]
+
+Sets (see README, "One-click tools"):
+
+- ``held``: run A's held-out cascade (trained without radct-1720 and ts-example-dicom) on those two cases, with the
+  bundled click net (it never saw them); ``syn0`` / ``syn7``: the same with three synthetic lesions pasted into each
+  liver (seeds 0 and 7), ``syn3`` / ``syn11`` the unseen seeds;
+- ``f17``: fold F17 (trained without ircadb-17) on ircadb-17, classical tools only (the click net saw ircadb-17);
+- ``scr``: every labelled lesion of ircadb-17, lits-117-roi, radct-1720 and radct-2022 from nothing (true liver,
+  lesions taken back to liver), classical tools only; ``scrsyn1``: five cases with three synthetic lesions each
+  (seed 1), ``scrsyn2`` / ``scrsyn3`` / ``scrsyn4`` the unseen seeds.
+
+Run A and fold F17 are trained with the model card's "Reproduce" commands into ``--runs`` (``A/`` and ``F17/``); a
+set whose run is missing is skipped. Arguments after ``--`` go to every bench_clicks.py run (``--slice-mm 1.0``,
+``--verbose``). Each set's whole output goes to ``--out`` when given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HELD = "radct-1720,ts-example-dicom"
+SCRATCH = "ircadb-17,lits-117-roi,radct-1720,radct-2022"
+SCRATCH_SYNTHETIC = "ircadb-17,radct-1720,radct-2022,ts-example-dicom,ts-example-3mm"
+
+
+def set_args(name: str, runs: Path) -> tuple[list[str], Path | None] | None:
+    """bench_clicks.py's arguments for set ``name`` and the run folder it needs (None: none)."""
+    bundled = str(ROOT / "models")
+    if name == "held" or (m := re.fullmatch(r"syn(\d+)", name)):
+        extra = [] if name == "held" else ["--synthetic", "3", "--seed", m.group(1)]
+        return ["--models", str(runs / "A"), "--click-net", bundled, "--cases", HELD, *extra], runs / "A"
+    if name == "f17":
+        return ["--models", str(runs / "F17"), "--click-net", "none", "--cases", "ircadb-17"], runs / "F17"
+    if name == "scr":
+        return ["--scratch", "--cases", SCRATCH], None
+    if m := re.fullmatch(r"scrsyn(\d+)", name):
+        return ["--scratch", "--synthetic", "3", "--seed", m.group(1), "--cases", SCRATCH_SYNTHETIC], None
+    return None
+
+
+def latencies_ms(output: str) -> list[float]:
+    """Every click's latency in bench_clicks.py's output (its per-lesion and liver lines)."""
+    found = re.findall(r"; latency ([0-9, ]+) ms", output)
+    return [float(v) for group in found for v in group.split(",") if v.strip()]
+
+
+def main() -> None:
+    argv = sys.argv[1:]
+    passed = argv[argv.index("--") + 1:] if "--" in argv else []
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", default=str(ROOT / "runs"), help="folder with the held-out runs A/ and F17/")
+    ap.add_argument("--sets", default="held,syn0,syn7,f17,scr,scrsyn1")
+    ap.add_argument("--out", default=None, help="write each set's whole output here")
+    args = ap.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
+    runs = Path(args.runs)
+    out = Path(args.out) if args.out else None
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+    every = []
+    for name in args.sets.split(","):
+        found = set_args(name, runs)
+        if found is None:
+            ap.error(f"unknown set {name!r}")
+        bench_args, needs = found
+        if needs is not None and not (needs / "model_card.json").is_file():
+            print(f"{name}: skipped ({needs} has no trained run)")
+            continue
+        cmd = [sys.executable, str(ROOT / "benchmarks" / "bench_clicks.py"), "--threads", "1", *bench_args, *passed]
+        run = subprocess.run(cmd, capture_output=True, text=True)
+        if out:
+            (out / f"{name}.txt").write_text(run.stdout + run.stderr)
+        if run.returncode != 0:
+            print(f"{name}: failed ({run.stderr.strip().splitlines()[-1] if run.stderr.strip() else run.returncode})")
+            continue
+        every += latencies_ms(run.stdout)
+        for line in run.stdout.splitlines():
+            if re.match(r"(real lesions|synthetic lesions|liver:)", line):
+                print(f"{name}: {line}")
+    if every:
+        every.sort()
+        p90 = every[min(len(every) - 1, int(0.9 * len(every)))]
+        print(f"all sets: {len(every)} clicks, latency median {statistics.median(every):.0f} ms, 90th percentile "
+              f"{p90:.0f} ms, max {every[-1]:.0f} ms, {sum(t > 300 for t in every)} over 300 ms")
+
+
+if __name__ == "__main__":
+    main()
