@@ -11,8 +11,8 @@ from livseg_gui.edit.clicks import extend_lesion, lesion_click, liver_click
 from livseg_gui.edit.clicks.common import _ball, _deeper_than, _depth, _gaussian
 from livseg_gui.edit.clicks.lesion import _continues_drawn
 from livseg_gui.edit.clicks.lesion_extend import _convex_hull
-from livseg_gui.edit.clicks.lesion_region import _compact
 from livseg_gui.edit.clicks.liver import _cut_faces, _region_grid
+from livseg_gui.edit.clicks.new_lesion import _compact
 from livseg_gui.measure.metrics import Overlap
 
 SP = (0.8, 0.8, 2.0)

@@ -1,6 +1,6 @@
 """One-click corrections: a lesion from one click, a missed liver part grown in, a leak cut off. No Qt.
 
-Modules: :mod:`.lesion` (a lesion click, positive or negative), :mod:`.lesion_region` (a new lesion's region),
+Modules: :mod:`.lesion` (a lesion click, positive or negative), :mod:`.new_lesion` (a new lesion's region),
 :mod:`.lesion_extend` (a drawn lesion extended to a click), :mod:`.thick_slices` (thin slices merged for those two),
 :mod:`.liver` (liver clicks) and :mod:`.common` (what they share: the planned edit, distances, smoothing, walks).
 
@@ -37,8 +37,8 @@ a brush stroke.
 from .common import ClickEdit, check_voxel
 from .lesion import LEARNED_FIRST, learned_lesion_region, lesion_click, plan_lesion_click
 from .lesion_extend import extend_lesion
-from .lesion_region import lesion_region
 from .liver import grow_along_edges, leak_along_edges, liver_click, plan_liver_click
+from .new_lesion import lesion_region
 
 __all__ = [
     "LEARNED_FIRST",

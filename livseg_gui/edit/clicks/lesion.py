@@ -29,7 +29,7 @@ from .common import (
     check_voxel,
 )
 from .lesion_extend import EXTEND_MM, extend_lesion
-from .lesion_region import lesion_region
+from .new_lesion import lesion_region
 
 LEARNED_FIRST = False  # positive lesion clicks: the classical region first, the click net where it adds nothing
 
