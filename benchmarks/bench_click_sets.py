@@ -56,13 +56,12 @@ def latencies_ms(output: str, target: str) -> list[float]:
 
 
 def main() -> None:
-    argv = sys.argv[1:]
-    passed = argv[argv.index("--") + 1:] if "--" in argv else []
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", default=str(ROOT / "runs"), help="folder with the held-out runs A/ and F17/")
     ap.add_argument("--sets", default="held,syn0,syn7,f17,scr,scrsyn1")
     ap.add_argument("--out", default=None, help="write each set's whole output here")
-    args = ap.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
+    ap.add_argument("passed", nargs="*", help="after --: arguments for every bench_clicks.py run")
+    args = ap.parse_args()
     runs = Path(args.runs)
     out = Path(args.out) if args.out else None
     if out:
@@ -76,7 +75,7 @@ def main() -> None:
         if needs is not None and not (needs / "model_card.json").is_file():
             print(f"{name}: skipped ({needs} has no trained run)")
             continue
-        cmd = [sys.executable, str(ROOT / "benchmarks" / "bench_clicks.py"), "--threads", "1", *bench_args, *passed]
+        cmd = [sys.executable, str(ROOT / "benchmarks" / "bench_clicks.py"), "--threads", "1", *bench_args, *args.passed]
         run = subprocess.run(cmd, capture_output=True, text=True)
         if out:
             (out / f"{name}.txt").write_text(run.stdout + run.stderr)
