@@ -272,6 +272,21 @@ def test_a_click_far_from_a_small_fragment_in_a_faint_lesion_takes_the_lesion_no
     assert Overlap.of(lm.data == 2, lesion).dice >= 0.8
 
 
+def test_a_click_on_a_bright_vessel_in_a_dark_lesions_missed_part_extends_the_lesion():
+    # ircadb-17: a vessel runs through a -50 HU metastasis; the first click's region stopped at it. A click on it
+    # means "the lesion goes on here", not a +300 HU lesion of its own (the vessel alone).
+    hu, labels, lesion = _liver_with_lesion(-35.0, radius_mm=14.0)
+    g = _grid()
+    vessel = ((g[0] - 68) ** 2 + (g[1] - 70) ** 2 <= 2.0**2) & lesion
+    hu[vessel] = 300.0
+    labels[lesion & (g[0] < 64)] = 2  # the part the first click found, up to the vessel
+    lm = LabelMap(labels.copy())
+    before = Overlap.of(lm.data == 2, lesion).dice
+    change = lesion_click(lm, hu, SP, _voxel((68, 70, 50)), positive=True)
+    assert change is not None and change.name == "click lesion + (extend)"
+    assert Overlap.of(lm.data == 2, lesion).dice >= max(0.85, before + 0.1)
+
+
 def test_a_false_lesion_over_the_liver_edge_goes_back_to_liver_inside_and_background_outside():
     hu, labels, _ = _liver_with_lesion(0.0)
     liver = labels == 1

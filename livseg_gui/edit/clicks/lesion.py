@@ -66,8 +66,8 @@ def plan_lesion_click(labels: np.ndarray, hu: np.ndarray, spacing, voxel, positi
         # follows better (an isodense part has no edge to threshold). A region of clear contrast (>= 20 HU) is a
         # lesion of its own outline, and a fragment drawn inside it does not change that; nor does a drawn lesion
         # farther from the click than its own radius (+3 mm).
-        beside = (region is not None and _continues_drawn(*region, labels, spacing, voxel)
-                  and abs(_contrast_to_liver(hu[region[0]], labels[region[0]], region[1])) < 20.0)
+        beside = region is not None and _continues_drawn(*region, labels, spacing, voxel) and _faint_or_unlike(
+            hu[region[0]], labels[region[0]], region[1])
         tries = [("click lesion +", lambda: None if beside else region),
                  ("click lesion + (extend)", lambda: extend_lesion(hu, labels, spacing, voxel, probability)),
                  ("click lesion +", lambda: region)]
@@ -166,6 +166,15 @@ def _continues_drawn(box, region: np.ndarray, labels: np.ndarray, spacing, voxel
         return False
     mine = np.isin(comp[tuple(drawn.T)], list(ids))
     return float(to_click[mine].min()) <= _sphere_radius(mine.sum(), sp) + 3.0
+
+
+def _faint_or_unlike(hu: np.ndarray, lab: np.ndarray, region: np.ndarray) -> bool:
+    """Whether a positive click's ``region`` beside a drawn lesion is that lesion's missed part rather than a lesion of
+    its own outline: faint (< 20 HU to the liver), or of the other sign than the drawn tumour in its box. A bright
+    vessel running through a dark metastasis (ircadb-17: +304 HU in a -50 HU lesion) is the lesion's inside to the
+    annotator, yet its own region is the vessel alone."""
+    contrast = _contrast_to_liver(hu, lab, region)
+    return abs(contrast) < 20.0 or contrast * _contrast_to_liver(hu, lab, lab == TUMOUR) < 0
 
 
 def _contrast_to_liver(hu: np.ndarray, lab: np.ndarray, region: np.ndarray) -> float:
