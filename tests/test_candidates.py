@@ -68,3 +68,24 @@ def test_operating_threshold_splits_components_between_mask_and_candidates():
         assert 0.5 <= c.confidence <= 1.0
     np.testing.assert_array_equal(union, every.labels == 2)
     np.testing.assert_array_equal(none.labels >= 1, every.labels >= 1)
+
+
+@pytest.mark.parametrize("at_net_resolution", [False, True])
+def test_probability_every_kth_slice_is_every_kth_of_the_whole_crop(at_net_resolution):
+    # Thin slices merged into blocks read every k-th slice only; the crop must not shift them or lose a block.
+    from livseg_gui.segment.preprocess import PlaneBox
+
+    rng = np.random.default_rng(3)
+    stored = (slice(10, 50), slice(12, 44), slice(5, 23))
+    if at_net_resolution:
+        prob = TumourProbability(stored, rng.integers(0, 256, (16, 16, 18)).astype(np.uint8),
+                                 plane=PlaneBox(center=(29.5, 27.5), side=40.0))
+    else:
+        prob = TumourProbability(stored, rng.integers(0, 256, (40, 32, 18)).astype(np.uint8))
+    for box in [(slice(0, 60), slice(20, 30), slice(0, 30)), (slice(15, 25), slice(0, 64), slice(8, 17)),
+                (slice(30, 70), slice(30, 70), slice(21, 40))]:
+        whole = prob.crop(box)
+        for k in (2, 3):
+            np.testing.assert_array_equal(prob.crop(box, z_step=k), whole[:, :, ::k])
+    assert prob.crop((slice(0, 60),) * 2 + (slice(0, 5),), z_step=2) is None
+    assert prob.crop((slice(0, 60),) * 2 + (slice(23, 30),), z_step=2) is None

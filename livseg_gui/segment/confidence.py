@@ -29,19 +29,25 @@ class TumourProbability:
     prob: np.ndarray  # uint8
     plane: PlaneBox | None = None
 
-    def crop(self, box: tuple[slice, slice, slice]) -> np.ndarray | None:
-        """Probabilities (float32, 0-1) over ``box`` of the canonical grid; zero outside the stored region.
-        None when the box does not meet it."""
-        inter = [slice(max(a.start, b.start), min(a.stop, b.stop)) for a, b in zip(box, self.box)]
-        if any(s.start >= s.stop for s in inter):
+    def crop(self, box: tuple[slice, slice, slice], z_step: int = 1) -> np.ndarray | None:
+        """Probabilities (float32, 0-1) over ``box`` of the canonical grid, of every ``z_step``-th slice from its
+        first; zero outside the stored region. None when the box does not meet it."""
+        zs = np.arange(box[2].start, box[2].stop, z_step)
+        stored = (zs >= self.box[2].start) & (zs < self.box[2].stop)
+        inter = [slice(max(a.start, b.start), min(a.stop, b.stop)) for a, b in zip(box[:2], self.box[:2])]
+        if any(s.start >= s.stop for s in inter) or not stored.any():
             return None
-        out = np.zeros(tuple(s.stop - s.start for s in box), np.float32)
-        local = tuple(slice(s.start - b.start, s.stop - b.start) for s, b in zip(inter, box))
-        mine = tuple(slice(s.start - b.start, s.stop - b.start) for s, b in zip(inter, self.box))
+        out = np.zeros((box[0].stop - box[0].start, box[1].stop - box[1].start, len(zs)), np.float32)
+        first = int(np.argmax(stored))
+        local = (*(slice(s.start - b.start, s.stop - b.start) for s, b in zip(inter, box)),
+                 slice(first, first + int(stored.sum())))
+        mine_z = zs[stored] - self.box[2].start
+        mine_z = slice(int(mine_z[0]), int(mine_z[-1]) + 1, z_step)
         if self.plane is None:
-            out[local] = self.prob[mine] / 255.0
+            xy = tuple(slice(s.start - b.start, s.stop - b.start) for s, b in zip(inter, self.box))
+            out[local] = self.prob[(*xy, mine_z)] / 255.0
         else:
-            planes = self.prob[:, :, mine[2]].astype(np.float32) / 255.0
+            planes = self.prob[:, :, mine_z].astype(np.float32) / 255.0
             out[local] = from_net_plane(planes, self.plane, (0, 0), region=(inter[0], inter[1]))
         return out
 

@@ -84,14 +84,13 @@ class _ThickSlices:
 @dataclass
 class _ProbabilityOnBlocks:
     """A :class:`~livseg_gui.segment.confidence.TumourProbability` as a tool on :class:`_ThickSlices` sees it: each
-    block's first slice."""
+    block's first slice (only those are read: on 0.8 mm slices, half the crop's time)."""
 
-    source: object  # a TumourProbability, or anything with its crop
+    source: object  # a TumourProbability
     blocks: _ThickSlices
 
     def crop(self, box) -> np.ndarray | None:
-        p = self.source.crop(self.blocks.full_box(box))
-        return None if p is None else p[:, :, :: self.blocks.k]
+        return self.source.crop(self.blocks.full_box(box), z_step=self.blocks.k)
 
 
 def _on_thick_slices(tool: Callable, hu: np.ndarray, labels: np.ndarray, spacing, voxel, probability=None):
