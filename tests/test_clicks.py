@@ -8,7 +8,7 @@ from scipy import ndimage
 
 from livseg_gui.edit import LabelMap
 from livseg_gui.edit.clicks import extend_lesion, lesion_click, liver_click
-from livseg_gui.edit.clicks.common import _ball, _deeper_than, _depth, _gaussian
+from livseg_gui.edit.clicks.common import _ball, _deeper_than, _depth, _gaussian, _gaussian_thinned, _triangle_thinned
 from livseg_gui.edit.clicks.lesion import _continues_drawn
 from livseg_gui.edit.clicks.lesion_extend import _convex_hull
 from livseg_gui.edit.clicks.liver import _cut_faces, _region_grid
@@ -232,6 +232,28 @@ def test_smoothing_thinned_axis_by_axis_is_the_gaussian_then_thinned_bit_for_bit
     img = np.random.default_rng(0).normal(100, 20, (61, 47, 19)).astype(np.float32)
     thin = (slice(None, None, step), slice(None, None, step), slice(None))
     assert np.array_equal(_gaussian(img, sigma, thin=thin), ndimage.gaussian_filter(img, sigma)[thin])
+
+
+@pytest.mark.parametrize("shape", [(61, 47, 19), (60, 46, 1)])
+def test_the_triangle_at_kept_voxels_is_the_triangle_filter_then_thinned(shape):
+    img = np.random.default_rng(1).normal(100, 20, shape).astype(np.float32)
+    for axis in range(3):
+        thin = tuple(slice(None, None, 2) if a == axis else slice(None) for a in range(3))
+        want = ndimage.correlate1d(img, np.array([0.25, 0.5, 0.25], np.float32), axis=axis, mode="reflect")[thin]
+        np.testing.assert_allclose(_triangle_thinned(img, axis), want, atol=1e-4)
+
+
+@pytest.mark.parametrize("sigma, step", [((2.0, 2.0, 1.9), (2, 2, 2)), ((2.0, 2.0, 0.5), (2, 2, 1)),
+                                         ((3.0, 3.0, 1.0), (3, 3, 1))])
+def test_the_thinned_gaussian_is_the_gaussian_then_thinned_within_a_fraction_of_the_noise(sigma, step):
+    # A CT-like image: noise of 20 HU over smooth organs with sharp edges (a 300 HU step).
+    g = np.indices((64, 60, 40)).astype(float)
+    img = (100 + 300 * (g[0] > 31) + 20 * np.random.default_rng(2).normal(size=g[0].shape)).astype(np.float32)
+    thin = tuple(slice(None, None, st) for st in step)
+    want = ndimage.gaussian_filter(img, sigma)[thin]
+    got = _gaussian_thinned(img, sigma, step)
+    inner = tuple(slice(4, -4) for _ in range(3))  # the volume's own border is mirrored on another grid
+    assert got.shape == want.shape and np.abs(got - want)[inner].max() < 3.0  # 300 HU edge, 20 HU noise
 
 
 def test_a_click_continues_a_drawn_lesion_within_its_radius_touching_or_not():

@@ -8,7 +8,19 @@ from scipy import ndimage
 from ...labels import BACKGROUND, LIVER, bounding_box
 from ..labelmap import Change, LabelMap
 from ..random_walk import random_walk
-from .common import IN_PLANE8, ClickEdit, _ball, _component_at, _depth, _full_grid, _mm_from, _roi, _smooth, check_voxel
+from .common import (
+    IN_PLANE8,
+    ClickEdit,
+    _ball,
+    _component_at,
+    _depth,
+    _full_grid,
+    _gaussian_thinned,
+    _mm_from,
+    _roi,
+    _thinned_reach,
+    check_voxel,
+)
 
 LIVER_ROI_MM = 60.0
 EDGE_GRID_MM = 1.5  # the random walker runs on about this in-plane grid: ~0.5 s for a whole liver
@@ -50,21 +62,31 @@ def _region_grid(hu: np.ndarray, spacing: np.ndarray, within: np.ndarray | None 
     thinned grid) the smoothed CT over that box only, bit for bit the same values.
 
     Smoothed 1.5 mm in-plane (CT noise of 15-20 HU per voxel falls to ~5) and half a slice along z (1.5 mm where
-    thin slices are thinned); with ``within`` only over those voxels (normalised convolution), so a mask's own
-    border keeps its inside's HU instead of a blend with what lies outside it.
+    thin slices are thinned), as it is thinned (:func:`_gaussian_thinned`); with ``within`` only over those voxels
+    (normalised convolution), so a mask's own border keeps its inside's HU instead of a blend with what lies outside.
     """
     step = _region_step(spacing)
     sigma = [EDGE_GRID_MM / s if i < 2 or st > 1 else 0.5 for i, (s, st) in enumerate(zip(spacing, step))]
-    thin = (slice(None, None, step[0]), slice(None, None, step[1]), slice(None, None, step[2]))
     if part is None:
-        return step, _smooth(hu, sigma, within, thin), spacing * step
-    # The part's voxels and the filter's reach around them (truncate 4), starting on the thinned grid's phase.
-    reach = [int(4.0 * sg + 0.5) for sg in sigma]
-    lo = [max(0, p.start * st - r) // st * st for p, st, r in zip(part, step, reach)]
-    hi = [min(n, (p.stop - 1) * st + 1 + r) for p, st, r, n in zip(part, step, reach, hu.shape)]
-    box = tuple(slice(a, b) for a, b in zip(lo, hi))
-    img = _smooth(hu[box], sigma, None if within is None else within[box], thin)
-    return step, img[tuple(slice(p.start - a // st, p.stop - a // st) for p, a, st in zip(part, lo, step))], spacing * step
+        box = tuple(slice(0, n) for n in hu.shape)
+    else:
+        # The part's voxels and the filter's reach around them, starting on the thinned grid's phase.
+        reach = [_thinned_reach(sg, st) for sg, st in zip(sigma, step)]
+        lo = [max(0, p.start * st - r) // st * st for p, st, r in zip(part, step, reach)]
+        hi = [min(n, (p.stop - 1) * st + 1 + r) for p, st, r, n in zip(part, step, reach, hu.shape)]
+        box = tuple(slice(a, b) for a, b in zip(lo, hi))
+    mask = None if within is None else within[box]
+    if mask is None:
+        img = _gaussian_thinned(hu[box], sigma, step)
+    else:
+        w = mask.astype(np.float32)
+        norm = _gaussian_thinned(w, sigma, step)
+        img = _gaussian_thinned(hu[box] * w, sigma, step) / np.maximum(norm, 1e-3)
+        # Far from the mask, where nothing is left to average, the CT as it is.
+        img = np.where(norm >= 0.1, img, hu[box][:: step[0], :: step[1], :: step[2]]).astype(np.float32)
+    if part is not None:
+        img = img[tuple(slice(p.start - b.start // st, p.stop - b.start // st) for p, b, st in zip(part, box, step))]
+    return step, img, spacing * step
 
 
 def grow_along_edges(hu: np.ndarray, labels: np.ndarray, spacing, local) -> np.ndarray | None:
