@@ -67,16 +67,16 @@ def _core(mask: np.ndarray, spacing) -> tuple[np.ndarray, float]:
     return at, float(depth.max())
 
 
-def _smooth(hu: np.ndarray, sigma, within: np.ndarray | None = None, thin=(slice(None),) * 3,
-            truncate: float = 4.0) -> np.ndarray:
-    """Gaussian smoothing (float32), then ``thin`` (a slicing); with ``within``, a normalised convolution over those
-    voxels only, so a mask's border keeps its inside's HU instead of a blend with what lies outside it (far from
-    the mask, where nothing is left to average, the CT as it is)."""
+def _smooth(hu: np.ndarray, sigma, within: np.ndarray | None = None, truncate: float = 4.0, step=1) -> np.ndarray:
+    """Gaussian smoothing (float32), thinned by ``step`` per axis as :func:`_gaussian_thinned` does; with ``within``,
+    a normalised convolution over those voxels only, so a mask's border keeps its inside's HU instead of a blend with
+    what lies outside it (far from the mask, where nothing is left to average, the CT as it is)."""
     if within is None:
-        return _gaussian(hu.astype(np.float32), sigma, truncate, thin)
+        return _gaussian_thinned(hu, sigma, step, truncate)
     w = within.astype(np.float32)
-    norm = _gaussian(w, sigma, truncate, thin)
-    img = _gaussian(hu * w, sigma, truncate, thin) / np.maximum(norm, 1e-3)
+    norm = _gaussian_thinned(w, sigma, step, truncate)
+    img = _gaussian_thinned(hu * w, sigma, step, truncate) / np.maximum(norm, 1e-3)
+    thin = tuple(slice(None, None, st) for st in np.broadcast_to(np.asarray(step, int), (hu.ndim,)))
     return np.where(norm >= 0.1, img, hu[thin]).astype(np.float32)
 
 

@@ -15,9 +15,9 @@ from .common import (
     _component_at,
     _depth,
     _full_grid,
-    _gaussian_thinned,
     _mm_from,
     _roi,
+    _smooth,
     _thinned_reach,
     check_voxel,
 )
@@ -75,15 +75,7 @@ def _region_grid(hu: np.ndarray, spacing: np.ndarray, within: np.ndarray | None 
         lo = [max(0, p.start * st - r) // st * st for p, st, r in zip(part, step, reach)]
         hi = [min(n, (p.stop - 1) * st + 1 + r) for p, st, r, n in zip(part, step, reach, hu.shape)]
         box = tuple(slice(a, b) for a, b in zip(lo, hi))
-    mask = None if within is None else within[box]
-    if mask is None:
-        img = _gaussian_thinned(hu[box], sigma, step)
-    else:
-        w = mask.astype(np.float32)
-        norm = _gaussian_thinned(w, sigma, step)
-        img = _gaussian_thinned(hu[box] * w, sigma, step) / np.maximum(norm, 1e-3)
-        # Far from the mask, where nothing is left to average, the CT as it is.
-        img = np.where(norm >= 0.1, img, hu[box][:: step[0], :: step[1], :: step[2]]).astype(np.float32)
+    img = _smooth(hu[box], sigma, None if within is None else within[box], step=step)
     if part is not None:
         img = img[tuple(slice(p.start - b.start // st, p.stop - b.start // st) for p, b, st in zip(part, box, step))]
     return step, img, spacing * step
