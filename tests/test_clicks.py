@@ -7,7 +7,7 @@ import pytest
 from scipy import ndimage
 
 from livseg_gui.edit import LabelMap
-from livseg_gui.edit.clicks import extend_lesion, lesion_click, liver_click
+from livseg_gui.edit.clicks import extend_lesion, lesion_click, liver_click, new_lesion
 from livseg_gui.edit.clicks.common import _ball, _deeper_than, _depth, _gaussian, _gaussian_thinned, _triangle_thinned
 from livseg_gui.edit.clicks.lesion import _continues_drawn
 from livseg_gui.edit.clicks.lesion_extend import _convex_hull
@@ -191,6 +191,32 @@ def test_a_click_beside_an_isodense_lesion_extends_it_on_the_click_side_only():
     # on the far side of the lesion nothing but its hull's half-pixel shell
     far = added & (g[0] < 56)
     assert not far.any() or ndimage.distance_transform_edt(labels != 2, sampling=SP)[far].max() <= 0.8
+
+
+def test_a_click_without_contrast_beside_a_drawn_lesion_extends_it_without_seeking_an_edge(monkeypatch):
+    hu, labels, lesion = _liver_with_lesion(-3.0)
+    g = _grid()
+    labels[lesion & (g[0] < 64)] = 2
+    edge_searches = []
+    seek_edge = new_lesion._edge_region
+    monkeypatch.setattr(new_lesion, "_edge_region", lambda *a: edge_searches.append(a) or seek_edge(*a))
+    lm = LabelMap(labels.copy())
+    change = lesion_click(lm, hu, SP, _voxel((68, 70, 50)), positive=True)
+    assert change is not None and change.name == "click lesion + (extend)"
+    assert not edge_searches  # the search for an edge of its own (~80 ms on a CT) is not run
+    box, region = extend_lesion(hu, labels, SP, _voxel((68, 70, 50)))
+    expected = labels.copy()
+    expected[box][region] = 2
+    assert np.array_equal(lm.data, expected)  # the extension's voxels, as before
+    # A click without contrast far from the drawn lesions still looks for the edge around it.
+    hu_rim, liver, lesion = _liver_with_lesion(0.0)
+    r = np.sqrt((g[0] - 60) ** 2 + (g[1] - 70) ** 2 + (g[2] - 50) ** 2)
+    hu_rim[(r > 10.5) & (r <= 12.0)] += 40.0  # an isodense lesion with an enhancing rim
+    liver[(g[0] - 60) ** 2 + (g[1] - 30) ** 2 + (g[2] - 50) ** 2 <= 3.0**2] = 2  # a small lesion 28 mm from its edge
+    lm = LabelMap(liver)
+    change = lesion_click(lm, hu_rim, SP, _voxel((60, 70, 50)), positive=True)
+    assert change is not None and change.name == "click lesion +" and edge_searches
+    assert Overlap.of((lm.data == 2) & (r < 25), lesion).dice >= 0.75
 
 
 def test_a_click_in_the_middle_of_an_isodense_lesions_missed_two_thirds_takes_most_of_them():

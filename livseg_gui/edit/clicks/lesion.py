@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
 import numpy as np
 from scipy import ndimage
@@ -59,8 +60,18 @@ def plan_lesion_click(labels: np.ndarray, hu: np.ndarray, spacing, voxel, positi
     """
     check_voxel(voxel, labels.shape)
     if positive:
-        found = lesion_region(hu, labels, spacing, voxel, probability)
-        region = found if (found[1] & (labels[found[0]] != TUMOUR)).any() else None  # only if it adds something
+        extension = cache(lambda: extend_lesion(hu, labels, spacing, voxel, probability))
+        # A click without contrast, in the liver beside a drawn lesion (within its radius), is that lesion's
+        # missed part: the extension comes first, and only where it adds nothing is the strongest edge around
+        # the click sought (~80 ms; ~160 ms on 1 mm slices) for a lesion of its own.
+        found = None
+        if not (click_net is not None and learned_first) and _in_liver_beside_drawn(labels, spacing, voxel):
+            found = lesion_region(hu, labels, spacing, voxel, probability, contrast_only=True)
+            if found is None and _adds(extended := extension(), labels):
+                return ClickEdit("click lesion + (extend)", *extended, TUMOUR)
+        if found is None:
+            found = lesion_region(hu, labels, spacing, voxel, probability)
+        region = found if _adds(found, labels) else None
         # A faint region at a lesion already drawn (running into it, or clicked within the lesion's radius of it)
         # is that lesion's missed part: beside it the click says "it goes on to here", which the extension
         # follows better (an isodense part has no edge to threshold). A region of clear contrast (>= 20 HU) is a
@@ -69,14 +80,13 @@ def plan_lesion_click(labels: np.ndarray, hu: np.ndarray, spacing, voxel, positi
         beside = region is not None and _continues_drawn(*region, labels, spacing, voxel) and _faint_or_unlike(
             hu[region[0]], labels[region[0]], region[1])
         tries = [("click lesion +", lambda: None if beside else region),
-                 ("click lesion + (extend)", lambda: extend_lesion(hu, labels, spacing, voxel, probability)),
+                 ("click lesion + (extend)", extension),
                  ("click lesion +", lambda: region)]
         if click_net is not None:
             learned = lambda: learned_lesion_region(click_net, hu, labels, spacing, voxel)  # noqa: E731
             tries.insert(0 if learned_first else 3, ("click lesion + (net)", learned))
         for name, attempt in tries:
-            found = attempt()
-            if found is not None and (found[1] & (labels[found[0]] != TUMOUR)).any():  # it adds something
+            if _adds(found := attempt(), labels):
                 return ClickEdit(name, *found, TUMOUR)
         return None
     ijk = tuple(np.round(np.asarray(voxel, float)).astype(int))
@@ -140,6 +150,21 @@ def _trim_to_outline(hu: np.ndarray, labels: np.ndarray, sp: np.ndarray, box, pa
     if abs(_contrast_to_liver(hu[box], labels[box], outline)) < 20.0:
         return None
     return part & ~outline
+
+
+def _adds(found: tuple[tuple, np.ndarray] | None, labels: np.ndarray) -> bool:
+    """Whether a tool's (box, region) adds tumour the labels do not have yet."""
+    return found is not None and bool((found[1] & (labels[found[0]] != TUMOUR)).any())
+
+
+def _in_liver_beside_drawn(labels: np.ndarray, spacing, voxel) -> bool:
+    """Whether a positive click lies in the liver and continues the drawn lesion nearest it (:func:`_continues_drawn`
+    for that lesion alone: within EXTEND_MM, and within its radius + 3 mm)."""
+    ijk = tuple(np.round(np.asarray(voxel, float)).astype(int))
+    if labels[ijk] != LIVER:
+        return False
+    box = _roi(ijk, LESION_ROI_MM, spacing, labels.shape)
+    return _continues_drawn(box, np.zeros(tuple(s.stop - s.start for s in box), bool), labels, spacing, voxel)
 
 
 def _continues_drawn(box, region: np.ndarray, labels: np.ndarray, spacing, voxel) -> bool:

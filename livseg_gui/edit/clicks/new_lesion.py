@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from scipy import ndimage
@@ -46,14 +47,18 @@ def _where_lesion_may_lie(lab: np.ndarray, hu: np.ndarray, local: np.ndarray, sp
     return near if has_liver and not liver[_roi(local, 20.0, sp, lab.shape)].any() else np.ones_like(near)
 
 
-def lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probability=None) -> tuple[tuple, np.ndarray]:
+def lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probability=None,
+                  contrast_only: bool = False) -> tuple[tuple, np.ndarray] | None:
     """(box, mask) of the lesion under a positive click; mask may be empty (:func:`_lesion_region`, on slices of at
-    least LESION_SLICE_MM: :class:`_ThickSlices`)."""
-    return _on_thick_slices(_lesion_region, hu, labels, spacing, voxel, probability)
+    least LESION_SLICE_MM: :class:`_ThickSlices`). With ``contrast_only``, None where the click shows no contrast."""
+    tool = partial(_lesion_region, contrast_only=True) if contrast_only else _lesion_region
+    return _on_thick_slices(tool, hu, labels, spacing, voxel, probability)
 
 
-def _lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probability=None) -> tuple[tuple, np.ndarray]:
-    """(box, mask) of the lesion under a positive click; mask may be empty.
+def _lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probability=None,
+                   contrast_only: bool = False) -> tuple[tuple, np.ndarray] | None:
+    """(box, mask) of the lesion under a positive click; mask may be empty; with ``contrast_only``, None where the
+    click shows no contrast (the edge and the tumour net's probability are not looked at).
 
     The image decides first: the lesion's contrast to the liver around it (:func:`_contrast_region`), its
     outline then moved onto the nearest edges by a random walker (:func:`_snap_to_edges`); where the click
@@ -73,6 +78,8 @@ def _lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabili
     region = _contrast_region(grid.img, grid.lab, grid.allowed, grid.dist, grid.sp, grid.local)
     if region is not None:
         return box, _snap_to_edges(hu[box], lab, allowed, grid.full(region, lab.shape) & allowed, sp, local)
+    if contrast_only:
+        return None
     region = _edge_region(grid.hu, grid.img, grid.lab, grid.allowed, grid.sp, grid.local)
     region = grid.full(region, lab.shape) & allowed if region is not None else None
     if region is None and probability is not None:
