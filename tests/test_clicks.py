@@ -292,12 +292,13 @@ def test_a_click_continues_a_drawn_lesion_within_its_radius_touching_or_not():
     def region_at(mm, r=2.0):
         return (g[0] - mm[0]) ** 2 + (g[1] - mm[1]) ** 2 + (g[2] - mm[2]) ** 2 <= r**2
 
-    # 6 mm beside the lesion: its rim's region (a few voxels) need not reach it
-    assert _continues_drawn(box, region_at((76, 70, 50)), labels, SP, _voxel((76, 70, 50)))
+    # 6 mm beside the lesion: its rim's region (a few voxels) need not reach it; the lesion, not the fragment
+    continued = _continues_drawn(box, region_at((76, 70, 50)), labels, SP, _voxel((76, 70, 50)))
+    assert continued is not None and np.array_equal(continued, (labels == 2) & (g[0] < 80))
     # 11 mm from the fragment, the region touching it: a lesion of its own
-    assert not _continues_drawn(box, region_at((100, 81, 50), 9.0), labels, SP, _voxel((100, 81, 50)))
+    assert _continues_drawn(box, region_at((100, 81, 50), 9.0), labels, SP, _voxel((100, 81, 50))) is None
     # 30 mm from both: nothing to continue
-    assert not _continues_drawn(box, region_at((60, 110, 50)), labels, SP, _voxel((60, 110, 50)))
+    assert _continues_drawn(box, region_at((60, 110, 50)), labels, SP, _voxel((60, 110, 50))) is None
 
 
 def test_a_click_on_a_clear_lesion_with_a_fragment_drawn_takes_the_lesion_whole():
@@ -320,7 +321,8 @@ def test_a_click_far_from_a_small_fragment_in_a_faint_lesion_takes_the_lesion_no
     assert Overlap.of(lm.data == 2, lesion).dice >= 0.8
 
 
-def test_a_click_on_a_bright_vessel_in_a_dark_lesions_missed_part_extends_the_lesion():
+@pytest.mark.parametrize("bright_lesion_elsewhere", [False, True])
+def test_a_click_on_a_bright_vessel_in_a_dark_lesions_missed_part_extends_the_lesion(bright_lesion_elsewhere):
     # ircadb-17: a vessel runs through a -50 HU metastasis; the first click's region stopped at it. A click on it
     # means "the lesion goes on here", not a +300 HU lesion of its own (the vessel alone).
     hu, labels, lesion = _liver_with_lesion(-35.0, radius_mm=14.0)
@@ -328,11 +330,15 @@ def test_a_click_on_a_bright_vessel_in_a_dark_lesions_missed_part_extends_the_le
     vessel = ((g[0] - 68) ** 2 + (g[1] - 70) ** 2 <= 2.0**2) & lesion
     hu[vessel] = 300.0
     labels[lesion & (g[0] < 64)] = 2  # the part the first click found, up to the vessel
+    bright = (g[0] - 60) ** 2 + (g[1] - 30) ** 2 + (g[2] - 50) ** 2 <= 14.0**2
+    if bright_lesion_elsewhere:  # larger than the dark one and 40 mm away, in the click's box: not the one compared
+        hu[bright] += 40.0
+        labels[bright] = 2
     lm = LabelMap(labels.copy())
-    before = Overlap.of(lm.data == 2, lesion).dice
+    before = Overlap.of((lm.data == 2) & ~bright, lesion).dice
     change = lesion_click(lm, hu, SP, _voxel((68, 70, 50)), positive=True)
     assert change is not None and change.name == "click lesion + (extend)"
-    assert Overlap.of(lm.data == 2, lesion).dice >= max(0.85, before + 0.1)
+    assert Overlap.of((lm.data == 2) & ~bright, lesion).dice >= max(0.85, before + 0.1)
 
 
 def test_a_false_lesion_over_the_liver_edge_goes_back_to_liver_inside_and_background_outside():

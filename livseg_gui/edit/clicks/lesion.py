@@ -77,8 +77,8 @@ def plan_lesion_click(labels: np.ndarray, hu: np.ndarray, spacing, voxel, positi
         # follows better (an isodense part has no edge to threshold). A region of clear contrast (>= 20 HU) is a
         # lesion of its own outline, and a fragment drawn inside it does not change that; nor does a drawn lesion
         # farther from the click than its own radius (+3 mm).
-        beside = region is not None and _continues_drawn(*region, labels, spacing, voxel) and _faint_or_unlike(
-            hu[region[0]], labels[region[0]], region[1])
+        drawn = None if region is None else _continues_drawn(*region, labels, spacing, voxel)
+        beside = drawn is not None and _faint_or_unlike(hu[region[0]], labels[region[0]], region[1], drawn)
         tries = [("click lesion +", lambda: None if beside else region),
                  ("click lesion + (extend)", extension),
                  ("click lesion +", lambda: region)]
@@ -164,12 +164,13 @@ def _in_liver_beside_drawn(labels: np.ndarray, spacing, voxel) -> bool:
     if labels[ijk] != LIVER:
         return False
     box = _roi(ijk, LESION_ROI_MM, spacing, labels.shape)
-    return _continues_drawn(box, np.zeros(tuple(s.stop - s.start for s in box), bool), labels, spacing, voxel)
+    return _continues_drawn(box, np.zeros(tuple(s.stop - s.start for s in box), bool), labels, spacing, voxel) is not None
 
 
-def _continues_drawn(box, region: np.ndarray, labels: np.ndarray, spacing, voxel) -> bool:
-    """Whether a positive click continues a drawn lesion: the lesions ``region`` (over ``box``) touches, with the one
-    nearest the click (within EXTEND_MM), reach within their own equivalent radius (+3 mm) of the click.
+def _continues_drawn(box, region: np.ndarray, labels: np.ndarray, spacing, voxel) -> np.ndarray | None:
+    """The drawn lesions (a mask over ``box``) a positive click continues, or None: the lesions ``region`` (over
+    ``box``) touches, with the one nearest the click (within EXTEND_MM), when they reach within their own equivalent
+    radius (+3 mm) of the click.
 
     Only then can the click mean "that lesion goes on to here". A click 14 mm from a 4 mm fragment the model drew in a
     57 mL isodense lesion (radct-1720) is a click on a lesion of its own; one in the fainter rim around a drawn core
@@ -177,7 +178,7 @@ def _continues_drawn(box, region: np.ndarray, labels: np.ndarray, spacing, voxel
     """
     sp = np.asarray(spacing, float)
     if (found := _labelled(labels[box] == TUMOUR)) is None:
-        return False
+        return None
     near, comp = found  # the drawn lesions, within their bounding box in ``box``
     at = np.round(np.asarray(voxel, float)).astype(int) - [s.start + n.start for s, n in zip(box, near)]
     drawn = np.argwhere(comp > 0)
@@ -188,18 +189,22 @@ def _continues_drawn(box, region: np.ndarray, labels: np.ndarray, spacing, voxel
         touching = _in_box(around, ndimage.binary_dilation(region[around]), near)  # face-connected
         ids |= set(np.unique(comp[touching]).tolist()) - {0}
     if not ids:
-        return False
+        return None
     mine = np.isin(comp[tuple(drawn.T)], list(ids))
-    return float(to_click[mine].min()) <= _sphere_radius(mine.sum(), sp) + 3.0
+    if float(to_click[mine].min()) > _sphere_radius(mine.sum(), sp) + 3.0:
+        return None
+    out = np.zeros(region.shape, bool)
+    out[near] = np.isin(comp, list(ids))
+    return out
 
 
-def _faint_or_unlike(hu: np.ndarray, lab: np.ndarray, region: np.ndarray) -> bool:
-    """Whether a positive click's ``region`` beside a drawn lesion is that lesion's missed part rather than a lesion of
-    its own outline: faint (< 20 HU to the liver), or of the other sign than the drawn tumour in its box. A bright
-    vessel running through a dark metastasis (ircadb-17: +304 HU in a -50 HU lesion) is the lesion's inside to the
-    annotator, yet its own region is the vessel alone."""
+def _faint_or_unlike(hu: np.ndarray, lab: np.ndarray, region: np.ndarray, drawn: np.ndarray) -> bool:
+    """Whether a positive click's ``region`` beside the ``drawn`` lesions it continues is their missed part rather than
+    a lesion of its own outline: faint (< 20 HU to the liver), or of the other sign than those lesions (others in the
+    box, a bright one beside a dark one, do not count). A bright vessel running through a dark metastasis (ircadb-17:
+    +304 HU in a -50 HU lesion) is the lesion's inside to the annotator, yet its own region is the vessel alone."""
     contrast = _contrast_to_liver(hu, lab, region)
-    return abs(contrast) < 20.0 or contrast * _contrast_to_liver(hu, lab, lab == TUMOUR) < 0
+    return abs(contrast) < 20.0 or contrast * _contrast_to_liver(hu, lab, drawn) < 0
 
 
 def _contrast_to_liver(hu: np.ndarray, lab: np.ndarray, region: np.ndarray) -> float:
