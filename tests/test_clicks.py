@@ -225,11 +225,11 @@ def test_a_click_without_contrast_beside_a_drawn_lesion_extends_it_without_seeki
     expected[box][region] = 2
     assert np.array_equal(lm.data, expected)  # the extension's voxels, as before
     # A click without contrast far from the drawn lesions still looks for the edge around it.
-    hu_rim, liver, lesion = _liver_with_lesion(0.0)
+    hu_rim, labels_rim, lesion = _liver_with_lesion(0.0)
     r = np.sqrt((g[0] - 60) ** 2 + (g[1] - 70) ** 2 + (g[2] - 50) ** 2)
     hu_rim[(r > 10.5) & (r <= 12.0)] += 40.0  # an isodense lesion with an enhancing rim
-    liver[(g[0] - 60) ** 2 + (g[1] - 30) ** 2 + (g[2] - 50) ** 2 <= 3.0**2] = 2  # a small lesion 28 mm from its edge
-    lm = LabelMap(liver)
+    labels_rim[(g[0] - 60) ** 2 + (g[1] - 30) ** 2 + (g[2] - 50) ** 2 <= 3.0**2] = 2  # a small lesion 28 mm away
+    lm = LabelMap(labels_rim)
     change = lesion_click(lm, hu_rim, SP, _voxel((60, 70, 50)), positive=True)
     assert change is not None and change.name == "click lesion +" and edge_searches
     assert Overlap.of((lm.data == 2) & (r < 25), lesion).dice >= 0.75

@@ -53,10 +53,11 @@ def plan_lesion_click(labels: np.ndarray, hu: np.ndarray, spacing, voxel, positi
     """Add the lesion under a positive click, or remove (part of) the false lesion under a negative one.
 
     A positive click tries the image's region (:func:`lesion_region`), the extension of a lesion beside it
-    (:func:`extend_lesion`) where that region is faint and runs into it, and, where neither adds anything, the
-    click net (:class:`~livseg_gui.segment.click_net.ClickNet`); ``learned_first`` puts the net first
-    (compared in benchmarks/bench_clicks.py). ``previous`` are the clicks
-    behind the current labels (``LabelMap.clicks``): a negative click keeps what earlier positive clicks asked for.
+    (:func:`extend_lesion`) where that region is faint and runs into it (first, where the click shows no contrast
+    beside a drawn lesion), and, where neither adds anything, the click net
+    (:class:`~livseg_gui.segment.click_net.ClickNet`); ``learned_first`` puts the net first (compared in
+    benchmarks/bench_clicks.py). ``previous`` are the clicks behind the current labels (``LabelMap.clicks``): a
+    negative click keeps what earlier positive clicks asked for.
     """
     check_voxel(voxel, labels.shape)
     if positive:
