@@ -164,14 +164,13 @@ def _in_liver_beside_drawn(labels: np.ndarray, spacing, voxel) -> bool:
     ijk = tuple(np.round(np.asarray(voxel, float)).astype(int))
     if labels[ijk] != LIVER:
         return False
-    box = _roi(ijk, LESION_ROI_MM, spacing, labels.shape)
-    return _continues_drawn(box, np.zeros(tuple(s.stop - s.start for s in box), bool), labels, spacing, voxel) is not None
+    return _continues_drawn(_roi(ijk, LESION_ROI_MM, spacing, labels.shape), None, labels, spacing, voxel) is not None
 
 
-def _continues_drawn(box, region: np.ndarray, labels: np.ndarray, spacing, voxel) -> np.ndarray | None:
+def _continues_drawn(box, region: np.ndarray | None, labels: np.ndarray, spacing, voxel) -> np.ndarray | None:
     """The drawn lesions (a mask over ``box``) a positive click continues, or None: the lesions ``region`` (over
-    ``box``) touches, with the one nearest the click (within EXTEND_MM), when they reach within their own equivalent
-    radius (+3 mm) of the click.
+    ``box``; None: no region yet) touches, with the one nearest the click (within EXTEND_MM), when they reach within
+    their own equivalent radius (+3 mm) of the click.
 
     Only then can the click mean "that lesion goes on to here". A click 14 mm from a 4 mm fragment the model drew in a
     57 mL isodense lesion (radct-1720) is a click on a lesion of its own; one in the fainter rim around a drawn core
@@ -185,7 +184,7 @@ def _continues_drawn(box, region: np.ndarray, labels: np.ndarray, spacing, voxel
     drawn = np.argwhere(comp > 0)
     to_click = np.sqrt((((drawn - at) * sp) ** 2).sum(1))
     ids = {int(comp[tuple(drawn[np.argmin(to_click)])])} if to_click.min() <= EXTEND_MM else set()
-    if region.any():
+    if region is not None and region.any():
         around = bounding_box(region, margin=1)
         touching = _in_box(around, ndimage.binary_dilation(region[around]), near)  # face-connected
         ids |= set(np.unique(comp[touching]).tolist()) - {0}
@@ -194,7 +193,7 @@ def _continues_drawn(box, region: np.ndarray, labels: np.ndarray, spacing, voxel
     mine = np.isin(comp[tuple(drawn.T)], list(ids))
     if float(to_click[mine].min()) > _sphere_radius(mine.sum(), sp) + 3.0:
         return None
-    out = np.zeros(region.shape, bool)
+    out = np.zeros(tuple(s.stop - s.start for s in box), bool)
     out[near] = np.isin(comp, list(ids))
     return out
 
