@@ -15,7 +15,7 @@ Sets (see README, "One-click tools"):
 
 Run A and fold F17 are trained with the model card's "Reproduce" commands into ``--runs`` (``A/`` and ``F17/``); a
 set whose run is missing is skipped. Arguments after ``--`` go to every bench_clicks.py run (``--slice-mm 1.0``,
-``--verbose``). Each set's whole output goes to ``--out`` when given.
+``--verbose``, ``--cold``). Each set's whole output goes to ``--out`` when given.
 """
 
 from __future__ import annotations

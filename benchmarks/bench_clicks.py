@@ -1,7 +1,7 @@
 """A simulated user correcting the automatic result with clicks (the interactive-segmentation protocol).
 
     python benchmarks/bench_clicks.py [--models DIR] [--click-net DIR|none] [--cases a,b] [--data DIR]
-                                      [--scratch | --synthetic N | --via-refine] [--thin-slices N | --slice-mm MM] [--verbose]
+                                      [--scratch | --synthetic N | --via-refine] [--thin-slices N | --slice-mm MM] [--cold] [--verbose]
 
 Per true lesion >= 10 mm (equivalent-sphere diameter), starting from the cascade's result: click at the
 deepest point (largest distance to its border) of the largest error region near the lesion -- positive in
@@ -27,6 +27,10 @@ With ``--thin-slices N``, each case's slices are first split into N (the CT inte
 repeated): the same lesions on the thin-slice grid of a modern scanner (ircadb-17's 1.6 mm slices become 0.8 mm,
 512x512x238), for the tools' latency there and whether they find what they find on the original slices. With
 ``--slice-mm MM``, the same to slices of MM (ircadb-17 at ``--slice-mm 1.0``: 512x512x190).
+
+Before the first click on each case, the CT is smoothed within the liver as the window does after a segmentation
+or a loaded mask (``workflow.smooth_liver_in_background``), unless ``--cold``: then each click smooths what it
+looks at and has not been smoothed yet (as ``livseg refine`` does).
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ from livseg_gui.segment import Cascade
 from livseg_gui.segment.models import Models, load_click_net
 from livseg_gui.train.datasets import find_cases, load_case
 from livseg_gui.train.synth_tumour import paste_tumour
-from livseg_gui.workflow import apply_click, prepare_clicks_in_background, save_tumour_probability
+from livseg_gui.workflow import apply_click, prepare_clicks_in_background, save_tumour_probability, smooth_liver_in_background
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_CLICKS = 5
@@ -178,6 +182,8 @@ def main() -> None:
     ap.add_argument("--verbose", action="store_true", help="print each click: where, which tool, how much it changed")
     ap.add_argument("--via-refine", action="store_true",
                     help="click through `livseg refine` processes (real cases only; latency then includes each process)")
+    ap.add_argument("--cold", action="store_true",
+                    help="no smoothing of the liver ahead of the clicks (as `livseg refine`, not the window)")
     ap.add_argument("--thin-slices", type=int, default=1, help="split every slice into this many first")
     ap.add_argument("--slice-mm", type=float, default=None,
                     help="resample every case to slices this thick first (thinner than its own: e.g. 1.0)")
@@ -211,6 +217,11 @@ def main() -> None:
         else:
             res = cascade.run(vol)
             lm, prob = LabelMap(res.labels.copy()), res.tumour_probability
+        if not (args.cold or args.via_refine):
+            t = time.perf_counter()
+            smooth_liver_in_background(vol, lm.data)[0].result()  # as the window does once the labels are in
+            if VERBOSE:
+                print(f"{ref.name}: liver smoothed ahead of the clicks in {time.perf_counter() - t:.1f} s")
         apply = apply_click
         if args.via_refine:
             if args.synthetic:

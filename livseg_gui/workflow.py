@@ -6,6 +6,7 @@ the pipeline exists once.
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -90,6 +91,21 @@ def prepare_clicks_in_background(models: Models | None) -> Future[None]:
             models.click_net()
 
     return _in_background(prepare, "livseg-clicks")
+
+
+def smooth_liver_in_background(volume: Volume, labels) -> tuple[Future[None], threading.Event]:
+    """Smooth the CT within the liver of ``labels`` (the live label array; read a part at a time) around the liver
+    in a thread, as lesion clicks will look at it (:meth:`~livseg_gui.edit.clicks.LiverSmoothing.ahead`): 2.0-2.6 s
+    of one core on ircadb-17 after a segmentation, ~0.3 s once done (what changed is done again); each lesion click
+    then takes 60-90 ms less. Set the event to stop it."""
+    stop = threading.Event()
+
+    def smooth() -> None:
+        from .edit.clicks import liver_smoothing_of
+
+        liver_smoothing_of(volume.array, volume.spacing).ahead(volume.array, labels, stop.is_set)
+
+    return _in_background(smooth, "livseg-smooth"), stop
 
 
 def save_tumour_probability(probability: TumourProbability | None, volume: Volume, path: str | Path) -> Path:

@@ -13,6 +13,7 @@ from ..edit import tools
 from ..labels import TUMOUR
 from ..planes import Plane
 from ..viewstate import Tool
+from ..workflow import plan_click, smooth_liver_in_background
 
 
 class EditActions:
@@ -60,8 +61,6 @@ class EditActions:
             if hit:
                 tools.confirm_candidate(self.document.labels, hit[1].box, hit[1].mask, f"candidate {hit[0]}")
                 return
-        from ..workflow import plan_click
-
         # Planned in a worker (the learned net takes a few hundred ms) and applied here as one undo step;
         # the labels it reads cannot change meanwhile: edits and opening wait while a job runs.
         doc, models = self.document, self.models
@@ -69,6 +68,20 @@ class EditActions:
         self._start_job(lambda w: plan_click(labels, doc.volume, voxel, target, positive, prob, models.click_net(),
                                              previous=previous),
                         self._click_planned, self._click_failed, "Segmenting at the click...")
+
+    def smooth_liver_ahead(self) -> None:
+        """Smooth the CT within the liver in a thread as lesion clicks will look at it, so even the first click
+        finds that done (``workflow.smooth_liver_in_background``): half a second after the labels last changed (a
+        segmentation, a loaded mask, a stroke, a click), only what is not done yet or what the change reached. A run
+        for earlier labels stops."""
+        self.stop_smoothing_ahead()
+        if self.document is not None and self.document.has_labels:
+            self.smoothing_ahead = smooth_liver_in_background(self.document.volume, self.document.labels.data)
+
+    def stop_smoothing_ahead(self) -> None:
+        if self.smoothing_ahead is not None:
+            self.smoothing_ahead[1].set()
+            self.smoothing_ahead = None
 
     def _click_planned(self, edit) -> None:
         self._end_work()
@@ -87,6 +100,7 @@ class EditActions:
                 v.refresh_labels()
         self.measure_timer.start()
         self.autosave_timer.start()
+        self.smoothing_timer.start()
         self._update_title()
         if not self.document.labels.in_stroke:  # a drag's dabs leave the undo stack alone until it ends
             self._update_actions()

@@ -74,6 +74,7 @@ class FileActions:
     def _loaded(self, volume) -> None:
         path = self._loading_path
         self._end_work()
+        self.stop_smoothing_ahead()
         self.document = Document(volume)
         self.document.events.labels.connect(self._labels_changed)
         self.document.events.warnings.connect(self.banner.show_warnings)

@@ -98,6 +98,7 @@ class MainWindow(FileActions, JobActions, EditActions, ViewActions, Menus, QtWid
         super().__init__()
         self.document: Document | None = None
         self.worker: Worker | None = None
+        self.smoothing_ahead = None  # (future, stop event) of EditActions.smooth_liver_ahead
         self.preview: np.ndarray | None = None
         self.recovery = recovery or RecoveryStore()
         self.saver = BackgroundSaver(self.recovery, on_error=self.sigAutosaveFailed.emit)
@@ -185,6 +186,7 @@ class MainWindow(FileActions, JobActions, EditActions, ViewActions, Menus, QtWid
         self.status.addPermanentWidget(self.hu_label)
         self.measure_timer = QtCore.QTimer(self, singleShot=True, interval=250, timeout=self.update_lesions)
         self.autosave_timer = QtCore.QTimer(self, singleShot=True, interval=300, timeout=self.autosave)
+        self.smoothing_timer = QtCore.QTimer(self, singleShot=True, interval=500, timeout=self.smooth_liver_ahead)
         self._build_menus()
         self._connect_view_state()
         self._tool_changed()  # the panels' starting values into the view state
@@ -219,6 +221,8 @@ class MainWindow(FileActions, JobActions, EditActions, ViewActions, Menus, QtWid
         if self.worker is not None:
             self.worker.cancel()
             self.worker.wait(10000)
+        self.smoothing_timer.stop()
+        self.stop_smoothing_ahead()
         self.saver.flush(10.0)
         ev.accept()
 

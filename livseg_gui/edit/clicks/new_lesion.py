@@ -26,7 +26,17 @@ from .common import (
     _sphere_radius,
     _thinned_walk,
 )
-from .thick_slices import _on_thick_slices
+from .liver_smoothing import (
+    SMOOTH_MM,
+    SMOOTH_TRUNCATE,
+    LiverSmoothing,
+    aligned,
+    block_means,
+    grid_step,
+    liver_smoothing_of,
+    on_grid,
+)
+from .thick_slices import _on_thick_slices, _slice_block
 
 EDGE_REACH_MM = 45.0  # an isodense lesion's edge is sought this far from the click
 SOFT_TISSUE_HU = (-20.0, 250.0)  # a lesion clicked outside the model's liver is sought within this range
@@ -34,7 +44,8 @@ SOFT_TISSUE_HU = (-20.0, 250.0)  # a lesion clicked outside the model's liver is
 
 def _where_lesion_may_lie(lab: np.ndarray, hu: np.ndarray, local: np.ndarray,
                           sp: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """Where a positive lesion click's region may lie, and the voxels its smoothing averages over (None: all).
+    """Where a positive lesion click's region may lie, and the soft tissue its smoothing averages over (None: the
+    liver, :class:`LiverSmoothing`).
 
     Near the liver (:func:`_near_liver`), smoothed within the liver. A click outside that within ~20 mm of the liver,
     on soft tissue, may find its lesion anywhere on soft tissue (SOFT_TISSUE_HU), smoothed within it: the user says a
@@ -46,13 +57,13 @@ def _where_lesion_may_lie(lab: np.ndarray, hu: np.ndarray, local: np.ndarray,
     near = _near_liver(liver)  # everywhere when the box shows too little liver
     has_liver = liver.sum() > 1000
     if has_liver and near[tuple(local)]:
-        return near, None if near.all() else liver
+        return near, None
     lo, hi = SOFT_TISSUE_HU
     tissue = float(np.median(hu[_roi(local, 2.0, sp, hu.shape)]))
     if not lo <= tissue <= hi:
-        return np.zeros_like(near), liver
+        return np.zeros_like(near), None
     if has_liver and not liver[_roi(local, 20.0, sp, lab.shape)].any():
-        return near, liver
+        return near, None
     soft = (hu >= lo) & (hu <= hi)
     return soft, soft
 
@@ -61,14 +72,17 @@ def lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabilit
                   contrast_only: bool = False) -> tuple[tuple, np.ndarray] | None:
     """(box, mask) of the lesion under a positive click; mask may be empty (:func:`_lesion_region`, on slices of at
     least LESION_SLICE_MM: :class:`_ThickSlices`). With ``contrast_only``, None where the click shows no contrast."""
-    tool = partial(_lesion_region, contrast_only=True) if contrast_only else _lesion_region
+    # The liver's smoothing is kept between clicks on the CT itself; merged slices are merged anew for each click.
+    kept = liver_smoothing_of(hu, spacing) if _slice_block(np.asarray(spacing, float)) == 1 else None
+    tool = partial(_lesion_region, contrast_only=contrast_only, smoothing=kept)
     return _on_thick_slices(tool, hu, labels, spacing, voxel, probability)
 
 
-def _lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probability=None,
-                   contrast_only: bool = False) -> tuple[tuple, np.ndarray] | None:
+def _lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probability=None, contrast_only: bool = False,
+                   smoothing: LiverSmoothing | None = None) -> tuple[tuple, np.ndarray] | None:
     """(box, mask) of the lesion under a positive click; mask may be empty; with ``contrast_only``, None where the
-    click shows no contrast (the edge and the tumour net's probability are not looked at).
+    click shows no contrast (the edge and the tumour net's probability are not looked at). ``smoothing`` is ``hu``'s
+    :class:`LiverSmoothing` (None: one for this click alone).
 
     The image decides first: the lesion's contrast to the liver around it (:func:`_contrast_region`), its
     outline then moved onto the nearest edges by a random walker (:func:`_snap_to_edges`); where the click
@@ -78,12 +92,12 @@ def _lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabili
     was worse on 5 (Dice 0.37-0.82 against 0.77-0.97) and better on one (0.75 against 0.48).
     """
     sp = np.asarray(spacing, float)
-    box = _roi(voxel, LESION_ROI_MM, sp, hu.shape)
+    # On pixels under 0.7 mm the region is found on a coarser grid (:func:`grid_step`), its outline snapped at full
+    # resolution; the box starts where the grid's blocks do.
+    box = aligned(_roi(voxel, LESION_ROI_MM, sp, hu.shape), grid_step(sp))
     local = np.round(np.asarray(voxel, float)).astype(int) - [s.start for s in box]
     lab = labels[box]
-    # Pixels under 0.7 mm: the region is found on a grid twice as coarse in-plane (a quarter of the voxels; the
-    # 2 mm smoothing leaves nothing finer to see) and its outline snapped at full resolution.
-    grid = _LesionGrid.of(hu[box], lab, local, sp, 2 if sp[:2].max() < 0.7 else 1)
+    grid = _LesionGrid.of(hu, labels, box, local, sp, smoothing or LiverSmoothing(hu.shape, sp))
     allowed = grid.allowed if grid.k == 1 else _where_lesion_may_lie(lab, hu[box], local, sp)[0]
     region = _contrast_region(grid.img, grid.lab, grid.allowed, grid.dist, grid.sp, grid.local)
     if region is not None:
@@ -101,12 +115,9 @@ def _lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabili
 
 @dataclass
 class _LesionGrid:
-    """A lesion click's box on an in-plane grid ``k`` times coarser (``k`` x ``k`` means of the CT): the CT, its
-    smoothing, the labels, where a lesion may lie, mm from the click, the spacing and the click there.
-
-    Smoothed 2 mm (CT noise is ~10-20 HU) within the liver only: fat blurred into the liver's edge would make a
-    dark rim along the capsule that reads as a hypodense lesion, and a lesion near the edge would leak along it.
-    """
+    """A lesion click's box on an in-plane grid ``k`` times coarser (``k`` x ``k`` means of the CT,
+    :func:`grid_step`): the CT, its smoothing (within the liver, :class:`LiverSmoothing`, or within soft tissue),
+    the labels, where a lesion may lie, mm from the click, the spacing and the click there."""
 
     hu: np.ndarray
     img: np.ndarray
@@ -118,15 +129,18 @@ class _LesionGrid:
     k: int
 
     @classmethod
-    def of(cls, hu: np.ndarray, lab: np.ndarray, local: np.ndarray, sp: np.ndarray, k: int) -> _LesionGrid:
-        if k > 1:
-            nx, ny = (-(-n // k) * k for n in hu.shape[:2])
-            padded = np.pad(hu.astype(np.float32), ((0, nx - hu.shape[0]), (0, ny - hu.shape[1]), (0, 0)), mode="edge")
-            hu = sum(padded[i::k, j::k] for i in range(k) for j in range(k)) / k**2
-            lab, local, sp = lab[::k, ::k], np.asarray(local) // [k, k, 1], sp * [k, k, 1]
-        allowed, within = _where_lesion_may_lie(lab, hu, local, sp)
-        img = _smooth(hu, 2.0 / sp, within=within, truncate=3.0)
-        return cls(hu, img, lab, allowed, _mm_from(img.shape, local, sp), sp, local, k)
+    def of(cls, hu: np.ndarray, labels: np.ndarray, box: tuple, local: np.ndarray, sp: np.ndarray,
+           smoothing: LiverSmoothing) -> _LesionGrid:
+        """The grid of the click at ``local`` in ``box`` (aligned to the grid) of the CT ``hu``."""
+        k = smoothing.k
+        means = block_means(hu, box, k)
+        lab, local, sp = labels[box][::k, ::k], np.asarray(local) // [k, k, 1], sp * [k, k, 1]
+        allowed, soft = _where_lesion_may_lie(lab, means, local, sp)
+        if soft is None:
+            img = smoothing.over(hu, labels, on_grid(box, k))
+        else:
+            img = _smooth(means, SMOOTH_MM / sp, within=soft, truncate=SMOOTH_TRUNCATE)
+        return cls(means, img, lab, allowed, _mm_from(img.shape, local, sp), sp, local, k)
 
     def full(self, mask: np.ndarray, shape) -> np.ndarray:
         """``mask`` (on this grid) on the full-resolution grid of ``shape``."""
