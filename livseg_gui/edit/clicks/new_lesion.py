@@ -72,7 +72,8 @@ def lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabilit
                   contrast_only: bool = False) -> tuple[tuple, np.ndarray] | None:
     """(box, mask) of the lesion under a positive click; mask may be empty (:func:`_lesion_region`, on slices of at
     least LESION_SLICE_MM: :class:`_ThickSlices`). With ``contrast_only``, None where the click shows no contrast."""
-    # The liver's smoothing is kept between clicks on the CT itself; merged slices are merged anew for each click.
+    # The liver's smoothing is kept between clicks on the CT itself; merged slices are merged anew for each click
+    # (aligned to its slice), so each such click smooths its own box (a throwaway LiverSmoothing cost ~100 ms more).
     kept = liver_smoothing_of(hu, spacing) if _slice_block(np.asarray(spacing, float)) == 1 else None
     tool = partial(_lesion_region, contrast_only=contrast_only, smoothing=kept)
     return _on_thick_slices(tool, hu, labels, spacing, voxel, probability)
@@ -82,7 +83,7 @@ def _lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabili
                    smoothing: LiverSmoothing | None = None) -> tuple[tuple, np.ndarray] | None:
     """(box, mask) of the lesion under a positive click; mask may be empty; with ``contrast_only``, None where the
     click shows no contrast (the edge and the tumour net's probability are not looked at). ``smoothing`` is ``hu``'s
-    :class:`LiverSmoothing` (None: one for this click alone).
+    :class:`LiverSmoothing` (None: the box is smoothed for this click alone).
 
     The image decides first: the lesion's contrast to the liver around it (:func:`_contrast_region`), its
     outline then moved onto the nearest edges by a random walker (:func:`_snap_to_edges`); where the click
@@ -97,7 +98,7 @@ def _lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabili
     box = aligned(_roi(voxel, LESION_ROI_MM, sp, hu.shape), grid_step(sp))
     local = np.round(np.asarray(voxel, float)).astype(int) - [s.start for s in box]
     lab = labels[box]
-    grid = _LesionGrid.of(hu, labels, box, local, sp, smoothing or LiverSmoothing(hu.shape, sp))
+    grid = _LesionGrid.of(hu, labels, box, local, sp, smoothing)
     allowed = grid.allowed if grid.k == 1 else _where_lesion_may_lie(lab, hu[box], local, sp)[0]
     region = _contrast_region(grid.img, grid.lab, grid.allowed, grid.dist, grid.sp, grid.local)
     if region is not None:
@@ -130,16 +131,18 @@ class _LesionGrid:
 
     @classmethod
     def of(cls, hu: np.ndarray, labels: np.ndarray, box: tuple, local: np.ndarray, sp: np.ndarray,
-           smoothing: LiverSmoothing) -> _LesionGrid:
-        """The grid of the click at ``local`` in ``box`` (aligned to the grid) of the CT ``hu``."""
-        k = smoothing.k
+           smoothing: LiverSmoothing | None) -> _LesionGrid:
+        """The grid of the click at ``local`` in ``box`` (aligned to the grid) of the CT ``hu``; smoothed within the
+        liver by ``smoothing`` (None: over the box alone), or within soft tissue (:func:`_where_lesion_may_lie`)."""
+        k = grid_step(sp)
         means = block_means(hu, box, k)
         lab, local, sp = labels[box][::k, ::k], np.asarray(local) // [k, k, 1], sp * [k, k, 1]
         allowed, soft = _where_lesion_may_lie(lab, means, local, sp)
-        if soft is None:
+        if soft is None and smoothing is not None:
             img = smoothing.over(hu, labels, on_grid(box, k))
         else:
-            img = _smooth(means, SMOOTH_MM / sp, within=soft, truncate=SMOOTH_TRUNCATE)
+            within = soft if soft is not None else lab >= LIVER
+            img = _smooth(means, SMOOTH_MM / sp, within=within, truncate=SMOOTH_TRUNCATE)
         return cls(means, img, lab, allowed, _mm_from(img.shape, local, sp), sp, local, k)
 
     def full(self, mask: np.ndarray, shape) -> np.ndarray:
