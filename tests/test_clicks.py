@@ -8,11 +8,12 @@ from scipy import ndimage
 
 from livseg_gui.edit import LabelMap
 from livseg_gui.edit.clicks import extend_lesion, lesion_click, liver_click, new_lesion
-from livseg_gui.edit.clicks.common import _ball, _deeper_than, _depth, _gaussian, _gaussian_thinned, _triangle_thinned
+from livseg_gui.edit.clicks.common import ClickEdit, _ball, _deeper_than, _depth, _gaussian, _gaussian_thinned, _triangle_thinned
 from livseg_gui.edit.clicks.lesion import _continues_drawn
 from livseg_gui.edit.clicks.lesion_extend import _convex_hull
 from livseg_gui.edit.clicks.liver import _cut_faces, _region_grid
 from livseg_gui.edit.clicks.new_lesion import _compact
+from livseg_gui.labels import bounding_box
 from livseg_gui.measure.metrics import Overlap
 
 SP = (0.8, 0.8, 2.0)
@@ -47,8 +48,29 @@ def test_one_click_finds_a_hypo_or_hyperdense_sphere(contrast):
     change = lesion_click(lm, hu, SP, _voxel((60, 70, 50)), positive=True)
     assert change is not None and lm.undo_name() == "click lesion +" and len(lm.undo_stack) == 1
     assert Overlap.of(lm.data == 2, lesion).dice >= 0.85
+    assert change.box == bounding_box(lm.data == 2)  # recorded over the lesion, not over the 12 cm box looked at
     lm.undo()
     np.testing.assert_array_equal(lm.data, labels)
+
+
+def test_a_click_edit_is_applied_over_its_regions_bounding_box_with_its_values_and_rule():
+    rng = np.random.default_rng(3)
+    labels = np.asfortranarray(rng.integers(0, 3, (40, 30, 20)).astype(np.uint8))  # a NIfTI label map's order
+    box = (slice(5, 35), slice(2, 28), slice(4, 16))
+    region = np.zeros((30, 26, 12), bool)
+    region[10:18, 3:9, 2:7] = rng.random((8, 6, 5)) < 0.7
+    value = rng.integers(0, 3, region.shape).astype(np.uint8)
+    expected = labels.copy()
+    part = expected[box]
+    target = region & (part == 2)
+    part[target] = value[target]
+    lm = LabelMap(labels.copy(order="F"))
+    change = ClickEdit("click lesion -", box, region, value, only=lambda cur: cur == 2).apply(lm)
+    np.testing.assert_array_equal(lm.data, expected)
+    assert change.box == (slice(15, 23), slice(5, 11), slice(6, 11))
+    lm.undo()
+    np.testing.assert_array_equal(lm.data, labels)
+    assert ClickEdit("click lesion +", box, np.zeros_like(region), 2).apply(lm) is None
 
 
 def test_one_click_finds_a_faint_lesion_in_mottled_parenchyma_on_thick_slices():

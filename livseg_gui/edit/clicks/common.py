@@ -197,10 +197,17 @@ class ClickEdit:
     click: Click | None = None  # recorded with the change, so later clicks can build on it
 
     def apply(self, lm: LabelMap) -> Change | None:
-        new = lm.data[self.box].copy()
-        target = self.region if self.only is None else self.region & self.only(new)
-        new[target] = self.value[target] if isinstance(self.value, np.ndarray) else self.value
-        return lm.apply(self.name, self.box, new, click=self.click)
+        # Applied over the region's bounding box, not the whole box the click looked at: a lesion click's 12 cm box
+        # is ~3M voxels on 1 mm slices, and comparing, recording and writing it all took ~50 ms of the GUI thread.
+        near = bounding_box(self.region)
+        if near is None:
+            return None
+        box = tuple(slice(b.start + n.start, b.start + n.stop) for b, n in zip(self.box, near))
+        region = self.region[near]
+        new = lm.data[box].copy(order="K")  # the label map's own (Fortran) order, which LabelMap.apply walks fastest
+        target = region if self.only is None else region & self.only(new)
+        new[target] = self.value[near][target] if isinstance(self.value, np.ndarray) else self.value
+        return lm.apply(self.name, box, new, click=self.click)
 
 
 def _thinned_walk(hu: np.ndarray, seeds_on: Callable, at: np.ndarray, sp: np.ndarray, within: np.ndarray | None = None,
