@@ -149,7 +149,7 @@ def with_synthetic_lesions(case, count: int, rng: np.random.Generator):
                                          center=np.unravel_index(idx[rng.integers(idx.size)], labels.shape)):
                 break
     synthetic = (labels == 2) & (case.labels != 2)
-    vol = dataclasses.replace(case.volume, array=np.round(hu).astype(np.int16))
+    vol = dataclasses.replace(case.volume, array=np.asfortranarray(np.round(hu).astype(np.int16)))
     return dataclasses.replace(case, volume=vol, labels=labels, tumour_labelled=True), vol, synthetic
 
 
@@ -164,7 +164,7 @@ def with_thinner_slices(case, n: float):
     ratio = vol.shape[2] / hu.shape[2]  # old slices per new one (1 / n, up to rounding the slice count)
     new_to_old = np.diag([1.0, 1.0, ratio, 1.0])
     new_to_old[2, 3] = (ratio - 1) / 2  # new slice j's centre at old index (j + 0.5) * ratio - 0.5
-    vol = dataclasses.replace(vol, array=np.round(hu).astype(np.int16), affine=vol.affine @ new_to_old)
+    vol = dataclasses.replace(vol, array=np.asfortranarray(np.round(hu).astype(np.int16)), affine=vol.affine @ new_to_old)
     return dataclasses.replace(case, volume=vol, labels=labels), vol
 
 
@@ -212,11 +212,13 @@ def main() -> None:
         synthetic = np.zeros(vol.shape, bool)
         if args.synthetic:
             case, vol, synthetic = with_synthetic_lesions(case, args.synthetic, np.random.default_rng(args.seed + n_case))
+        # The label map (and the CT) in Fortran order, as the app keeps them (Volume.new_labels): a C-ordered copy
+        # timed the clicks on a memory layout the window never has.
         if args.scratch:
-            lm, prob = LabelMap(np.where(case.labels == 2, 1, case.labels).astype(np.uint8)), None
+            lm, prob = LabelMap(np.asfortranarray(np.where(case.labels == 2, 1, case.labels).astype(np.uint8))), None
         else:
             res = cascade.run(vol)
-            lm, prob = LabelMap(res.labels.copy()), res.tumour_probability
+            lm, prob = LabelMap(np.array(res.labels, order="F")), res.tumour_probability
         if not (args.cold or args.via_refine):
             t = time.perf_counter()
             smooth_liver_in_background(vol, lm.data)[0].result()  # as the window does once the labels are in
@@ -255,6 +257,11 @@ def main() -> None:
                       f"Dice {' -> '.join(f'{d:.2f}' for d in r['dices'])}; "
                       f"clicks to 0.80: {r['clicks'] if r['clicks'] is not None else '>5'}; "
                       f"latency {', '.join(f'{1000 * t:.0f}' for t in r['latencies']) or '-'} ms")
+        if VERBOSE and not (args.cold or args.via_refine):
+            t = time.perf_counter()
+            smooth_liver_in_background(vol, lm.data)[0].result()  # as the window does after each edit
+            print(f"{ref.name}: liver smoothing after the lesion clicks checked, what they reached done again, "
+                  f"in {time.perf_counter() - t:.2f} s")
         if args.scratch:
             continue  # the liver is the true one
         whole = tuple(slice(0, n) for n in vol.shape)

@@ -71,8 +71,9 @@ class LiverSmoothing:
         self.reach = np.array([int(SMOOTH_TRUNCATE * s + 0.5) for s in self.sigma])  # scipy's kernel radius
         self.shape = tuple(-(-n // self.k) for n in shape[:2]) + (shape[2],)
         self._lock = threading.Lock()
-        self._values = np.zeros(self.shape, np.float16)
-        self._state = np.zeros(self.shape, np.uint8)
+        # In the CT's (Fortran) order: the pass ahead goes slab by slab along z, each slab then one stretch of memory.
+        self._values = np.zeros(self.shape, np.float16, order="F")
+        self._state = np.zeros(self.shape, np.uint8, order="F")
 
     def over(self, hu: np.ndarray, labels: np.ndarray, box: tuple[slice, ...]) -> np.ndarray:
         """The smoothing (float32) of the CT ``hu`` within the liver of ``labels`` over ``box``, a box on this grid
@@ -84,7 +85,7 @@ class LiverSmoothing:
                 self._settle(liver, window)
                 todo = (self._state[box] & _DONE) == 0
                 if not todo.any():
-                    return self._values[box].astype(np.float32)
+                    return self._values[box].astype(np.float32, order="C")  # as the click's other arrays
             for part in _cover(todo, [s.start for s in box], self.reach):
                 self._fill(hu, part, liver, window)
 
@@ -139,9 +140,8 @@ class LiverSmoothing:
         """Take ``liver`` as the liver over ``window``: values within the kernel's reach of a voxel where it differs
         from the one they were computed with are undone (under the lock)."""
         state = self._state[window]
-        seen = state & (_LIVER | _NOT_LIVER)
-        changed = seen != liver
-        changed &= seen != 0
+        # Changed where a liver was seen (1 or 2) and differs from ``liver`` (2 or 1): their bits then XOR to 3.
+        changed = ((state ^ liver) & (_LIVER | _NOT_LIVER)) == (_LIVER | _NOT_LIVER)
         if changed.any():
             near = bounding_box(changed)
             near = tuple(slice(w.start + n.start, w.start + n.stop) for w, n in zip(window, near))
