@@ -29,8 +29,9 @@ repeated): the same lesions on the thin-slice grid of a modern scanner (ircadb-1
 ``--slice-mm MM``, the same to slices of MM (ircadb-17 at ``--slice-mm 1.0``: 512x512x190).
 
 Before the first click on each case, the CT is smoothed within the liver as the window does after a segmentation
-or a loaded mask (``workflow.smooth_liver_in_background``), unless ``--cold``: then each click smooths what it
-looks at and has not been smoothed yet (as ``livseg refine`` does).
+or a loaded mask (``workflow.smooth_liver_in_background``), and that pass runs again, untimed, before every later
+click, as the window runs it half a second after each edit; unless ``--cold``: then each click smooths what it looks
+at and has not been smoothed yet (as ``livseg refine`` does).
 """
 
 from __future__ import annotations
@@ -98,9 +99,11 @@ class RefineCommand:
 
 
 def correct(lm: LabelMap, vol, truth: np.ndarray, region, value_of, target: str, goal: float, prob, click_net=None,
-            learned_first: bool | None = None, apply=apply_click, ignore: np.ndarray | None = None) -> dict:
+            learned_first: bool | None = None, apply=apply_click, ignore: np.ndarray | None = None,
+            between=None) -> dict:
     """Click until Dice(value_of(labels), truth) >= goal inside ``region`` or MAX_CLICKS. Voxels of ``ignore``
-    (over ``region``: other true lesions beside this one) count neither way and are never clicked."""
+    (over ``region``: other true lesions beside this one) count neither way and are never clicked. ``between()``
+    runs before each click, untimed (what the window does while the user looks at the last click's result)."""
     keep = ~ignore if ignore is not None else np.ones(truth[region].shape, bool)
 
     def predicted():
@@ -120,6 +123,8 @@ def correct(lm: LabelMap, vol, truth: np.ndarray, region, value_of, target: str,
         positive = n_fn >= n_fp
         local = p_fn if positive else p_fp
         voxel = local + [s.start for s in region]
+        if between is not None:
+            between()
         t = time.perf_counter()
         change = apply(lm, vol, voxel, target, positive, prob, click_net, learned_first)
         latencies.append(time.perf_counter() - t)
@@ -224,6 +229,12 @@ def main() -> None:
             smooth_liver_in_background(vol, lm.data)[0].result()  # as the window does once the labels are in
             if VERBOSE:
                 print(f"{ref.name}: liver smoothed ahead of the clicks in {time.perf_counter() - t:.1f} s")
+        between, passes = None, []
+        if not (args.cold or args.via_refine):
+            def between(lm=lm, vol=vol, passes=passes):
+                t = time.perf_counter()
+                smooth_liver_in_background(vol, lm.data)[0].result()
+                passes.append(time.perf_counter() - t)
         apply = apply_click
         if args.via_refine:
             if args.synthetic:
@@ -246,7 +257,7 @@ def main() -> None:
                 # Another true lesion within the margin is neither this lesion's false tumour nor its miss (the
                 # user would not erase a real lesion to fix this one): its voxels are left out of this Dice.
                 r = correct(lm, vol, lesion, region, lambda a: a == 2, "tumour", 0.80, prob, click_net, args.learned_first,
-                            apply, ignore=(gt & ~lesion)[region])
+                            apply, ignore=(gt & ~lesion)[region], between=between)
                 r["case"] = ref.name
                 r["synthetic"] = bool(synthetic[lesion].mean() > 0.5)
                 lesion_runs.append(r)
@@ -257,15 +268,13 @@ def main() -> None:
                       f"Dice {' -> '.join(f'{d:.2f}' for d in r['dices'])}; "
                       f"clicks to 0.80: {r['clicks'] if r['clicks'] is not None else '>5'}; "
                       f"latency {', '.join(f'{1000 * t:.0f}' for t in r['latencies']) or '-'} ms")
-        if VERBOSE and not (args.cold or args.via_refine):
-            t = time.perf_counter()
-            smooth_liver_in_background(vol, lm.data)[0].result()  # as the window does after each edit
-            print(f"{ref.name}: liver smoothing after the lesion clicks checked, what they reached done again, "
-                  f"in {time.perf_counter() - t:.2f} s")
+        if VERBOSE and passes:
+            print(f"{ref.name}: liver smoothing redone before each lesion click (the window's pass after an edit): "
+                  f"median {statistics.median(passes):.2f} s, max {max(passes):.2f} s")
         if args.scratch:
             continue  # the liver is the true one
         whole = tuple(slice(0, n) for n in vol.shape)
-        r = correct(lm, vol, case.labels >= 1, whole, lambda a: a >= 1, "liver", 0.95, None, apply=apply)
+        r = correct(lm, vol, case.labels >= 1, whole, lambda a: a >= 1, "liver", 0.95, None, apply=apply, between=between)
         liver_runs.append(r)
         print(f"{ref.name} liver: Dice {' -> '.join(f'{d:.3f}' for d in r['dices'])}; "
               f"clicks to 0.95: {r['clicks'] if r['clicks'] is not None else '>5'}; "
