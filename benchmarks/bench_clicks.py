@@ -224,14 +224,14 @@ def main() -> None:
         else:
             res = cascade.run(vol)
             lm, prob = LabelMap(np.array(res.labels, order="F")), res.tumour_probability
+        between, passes = None, []
         if not (args.cold or args.via_refine):
             t = time.perf_counter()
             smooth_liver_in_background(vol, lm.data)[0].result()  # as the window does once the labels are in
             if VERBOSE:
                 print(f"{ref.name}: liver smoothed ahead of the clicks in {time.perf_counter() - t:.1f} s")
-        between, passes = None, []
-        if not (args.cold or args.via_refine):
-            def between(lm=lm, vol=vol, passes=passes):
+
+            def between(lm=lm, vol=vol, passes=passes):  # and again half a second after each edit
                 t = time.perf_counter()
                 smooth_liver_in_background(vol, lm.data)[0].result()
                 passes.append(time.perf_counter() - t)
