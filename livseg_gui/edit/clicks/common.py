@@ -25,6 +25,16 @@ def _roi(center, half_mm: float, spacing, shape) -> tuple[slice, slice, slice]:
     return tuple(slice(max(0, ci - h), min(n, ci + h + 1)) for ci, h, n in zip(c, half, shape))
 
 
+def _c_ordered(labels: np.ndarray) -> np.ndarray:
+    """A C-ordered copy of a box of the (Fortran-ordered) label map, for a click's arrays (all C-ordered: operations
+    mixing the two orders stride through memory), copied 8 slices at a time: numpy's transposing copy of a 1 mm
+    click's 163x163x121 box of bytes took ~17 ms in one go, ~5 ms in slabs."""
+    out = np.empty(labels.shape, labels.dtype)
+    for z in range(0, labels.shape[2], 8):
+        out[:, :, z:z + 8] = labels[:, :, z:z + 8]
+    return out
+
+
 def _mm_from(shape, point, spacing) -> np.ndarray:
     """Distance in mm from every voxel of a grid of ``shape`` to ``point`` (voxel indices)."""
     g = np.ogrid[tuple(slice(0, n) for n in shape)]
@@ -137,6 +147,61 @@ def _ball(radius_mm: float, spacing) -> np.ndarray:
     r = np.floor(radius_mm / np.asarray(spacing, float)).astype(int)
     g = np.ogrid[tuple(slice(-ri, ri + 1) for ri in r)]
     return sum((gi * s) ** 2 for gi, s in zip(g, spacing)) <= radius_mm**2
+
+
+def _ball_rows(radius_mm: float, spacing) -> list[tuple[tuple[int, int], int]]:
+    """:func:`_ball` as rows along the first axis: each row's (second, third axis) offset from the centre and its
+    half-width."""
+    ball = _ball(radius_mm, spacing)
+    centre = np.array(ball.shape[1:]) // 2
+    return [((int(j - centre[0]), int(k - centre[1])), int(ball[:, j, k].sum()) // 2)
+            for j, k in np.ndindex(*ball.shape[1:]) if ball[:, j, k].any()]
+
+
+def _shifted(d: tuple[int, int], shape) -> tuple[tuple, tuple]:
+    """(into, source) slices: ``out[into] = a[source]`` is ``out[p] = a[p + d]`` (``d`` along the last two axes) where
+    ``p + d`` lies within ``shape``."""
+    def span(start: int, stop: int) -> slice:
+        return slice(start, max(start, stop))  # empty where the shift leaves the box (a negative stop would wrap)
+
+    into = (slice(None),) + tuple(span(max(0, -di), n - max(0, di)) for di, n in zip(d, shape[1:]))
+    source = (slice(None),) + tuple(span(max(0, di), n - max(0, -di)) for di, n in zip(d, shape[1:]))
+    return into, source
+
+
+def _eroded(mask: np.ndarray, radius_mm: float, spacing) -> np.ndarray:
+    """``ndimage.binary_erosion(mask, _ball(radius_mm, spacing))``, bit for bit (the box's edge counts as background),
+    from 1-D minimum filters: the ball as rows along the first axis, each row width filtered once, each row's result
+    shifted onto the voxel and ANDed. A 1.5 mm ball on 0.74 x 0.74 x 1 mm voxels is 31 voxels; opening a 1 mm lesion
+    click's threshold (111x111x83) took ~50 ms with binary_opening, ~20 ms so."""
+    rows = _ball_rows(radius_mm, spacing)
+    u = mask.view(np.uint8)
+    mins = {w: ndimage.minimum_filter1d(u, 2 * w + 1, axis=0, mode="constant") for w in {w for _, w in rows}}
+    out = np.ones(u.shape, np.uint8)
+    for d, w in rows:
+        into, source = _shifted(d, u.shape)
+        row = np.zeros(u.shape, np.uint8)  # beyond the box: background
+        row[into] = mins[w][source]
+        out &= row
+    return out.view(bool)
+
+
+def _dilated(mask: np.ndarray, radius_mm: float, spacing) -> np.ndarray:
+    """``ndimage.binary_dilation(mask, _ball(radius_mm, spacing))``, bit for bit, from 1-D maximum filters (see
+    :func:`_eroded`)."""
+    rows = _ball_rows(radius_mm, spacing)
+    u = mask.view(np.uint8)
+    maxs = {w: ndimage.maximum_filter1d(u, 2 * w + 1, axis=0, mode="constant") for w in {w for _, w in rows}}
+    out = np.zeros(u.shape, np.uint8)
+    for (dy, dz), w in rows:
+        into, source = _shifted((-dy, -dz), u.shape)
+        out[into] |= maxs[w][source]
+    return out.view(bool)
+
+
+def _opened(mask: np.ndarray, radius_mm: float, spacing) -> np.ndarray:
+    """``ndimage.binary_opening(mask, _ball(radius_mm, spacing))``, bit for bit, at ~2.5x its speed (:func:`_eroded`)."""
+    return _dilated(_eroded(mask, radius_mm, spacing), radius_mm, spacing)
 
 
 def _labelled(mask: np.ndarray) -> tuple[tuple, np.ndarray] | None:

@@ -11,11 +11,12 @@ from ..random_walk import random_walk
 from .common import (
     IN_PLANE8,
     ClickEdit,
-    _ball,
     _component_at,
     _depth,
+    _eroded,
     _full_grid,
     _mm_from,
+    _opened,
     _roi,
     _smooth,
     _thinned_reach,
@@ -115,10 +116,10 @@ def grow_along_edges(hu: np.ndarray, labels: np.ndarray, spacing, local) -> np.n
         unlike |= np.abs(img - mu_l) > 4 * sigma_l
     seeds = np.zeros(free.shape, np.int8)
     # Only the cores of other tissue: partial-volume voxels at the liver's own edge (or noise) would pull it.
-    seeds[ndimage.binary_erosion(free & unlike, structure=_ball(2.0 * EDGE_GRID_MM, ssp))] = 2
+    seeds[_eroded(free & unlike, 2.0 * EDGE_GRID_MM, ssp)] = 2
     seeds[liver | near] = 1
     walk = free & (random_walk(img, free | liver, seeds, ssp) > 0.5)
-    region = ndimage.binary_opening(walk & like, structure=_ball(2.0, ssp)) | near
+    region = _opened(walk & like, 2.0, ssp) | near
     region = _component_at(_touching_in_plane(region, liver, at), np.array(at), ssp)
     # Its rim: smoothing blends the organ's edge with what lies outside, out of the HU band, yet the walk
     # still gives it to the click.

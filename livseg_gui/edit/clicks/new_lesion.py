@@ -13,7 +13,7 @@ from scipy import ndimage
 from ...labels import LIVER, TUMOUR, bounding_box
 from .common import (
     LESION_ROI_MM,
-    _ball,
+    _c_ordered,
     _component_at,
     _deeper_than,
     _depth,
@@ -21,6 +21,7 @@ from .common import (
     _full_grid,
     _mm_from,
     _near_liver,
+    _opened,
     _roi,
     _smooth,
     _sphere_radius,
@@ -136,7 +137,7 @@ class _LesionGrid:
         liver by ``smoothing`` (None: over the box alone), or within soft tissue (:func:`_where_lesion_may_lie`)."""
         k = grid_step(sp)
         means = block_means(hu, box, k)
-        lab, local, sp = labels[box][::k, ::k], np.asarray(local) // [k, k, 1], sp * [k, k, 1]
+        lab, local, sp = _c_ordered(labels[box][::k, ::k]), np.asarray(local) // [k, k, 1], sp * [k, k, 1]
         allowed, soft = _where_lesion_may_lie(lab, means, local, sp)
         if soft is None and smoothing is not None:
             img = smoothing.over(hu, labels, on_grid(box, k))
@@ -222,7 +223,7 @@ class _Shells:
 
     @classmethod
     def around(cls, img: np.ndarray, counted: np.ndarray, dist: np.ndarray) -> _Shells:
-        index = (dist[counted] // 2.0).astype(np.intp)
+        index = (dist[counted] * 0.5).astype(np.intp)  # // 2.0, as distances are >= 0, without float division's cost
         return cls(img[counted], index, np.bincount(index))
 
 
@@ -243,7 +244,7 @@ def _threshold_region(img: np.ndarray, background: float, contrast: float, shell
     reach = 1.3 * radius + 2.0
     near = _roi(local, reach + 2 * sp.max(), sp, img.shape)  # the threshold, opening and labelling need only this much
     side = ((img[near] - background) * sign >= cut) & allowed[near] & (dist[near] <= reach)
-    part = _component_at(ndimage.binary_opening(side, structure=_ball(1.5, sp)), local - [s.start for s in near], sp)
+    part = _component_at(_opened(side, 1.5, sp), local - [s.start for s in near], sp)
     if not part.any() or (part & (dist[near] > LESION_ROI_MM - 2 * sp.max())).any():
         return None
     region = np.zeros(img.shape, bool)
