@@ -103,7 +103,7 @@ def _lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabili
     allowed = grid.allowed if grid.k == 1 else _where_lesion_may_lie(lab, hu[box], local, sp)[0]
     region = _contrast_region(grid.img, grid.lab, grid.allowed, grid.dist, grid.sp, grid.local)
     if region is not None:
-        return box, _snap_to_edges(hu[box], lab, allowed, grid.full(region, lab.shape) & allowed, sp, local)
+        return box, _snap_to_edges(hu[box], allowed, grid.full(region, lab.shape) & allowed, sp, local)
     if contrast_only:
         return None
     region = _edge_region(grid.hu, grid.img, grid.lab, grid.allowed, grid.sp, grid.local)
@@ -264,7 +264,7 @@ def _mm_shell(region: np.ndarray, sp: np.ndarray, inner_mm: float, outer_mm: flo
     return out
 
 
-def _snap_to_edges(hu: np.ndarray, lab: np.ndarray, allowed: np.ndarray, region: np.ndarray, sp: np.ndarray,
+def _snap_to_edges(hu: np.ndarray, allowed: np.ndarray, region: np.ndarray, sp: np.ndarray,
                    local: np.ndarray) -> np.ndarray:
     """``region`` with its outline moved onto the image's edges within a band around it.
 
