@@ -270,6 +270,26 @@ def test_a_click_without_contrast_beside_a_drawn_lesion_extends_it_without_seeki
     assert Overlap.of((lm.data == 2) & (r < 25), lesion).dice >= 0.75
 
 
+def test_a_surely_faint_click_beside_a_drawn_lesion_extends_it_without_snapping_its_own_region(monkeypatch):
+    hu, labels, lesion = _liver_with_lesion(-10.0)
+    g = _grid()
+    labels[lesion & (g[0] < 64)] = 2
+    click = _voxel((68, 70, 50))
+    regions, snaps = [], []
+    contrast_region, snap = new_lesion._contrast_region, new_lesion._snap_to_edges
+    monkeypatch.setattr(new_lesion, "_contrast_region", lambda *a: regions.append(r := contrast_region(*a)) or r)
+    monkeypatch.setattr(new_lesion, "_snap_to_edges", lambda *a: snaps.append(a) or snap(*a))
+    lm = LabelMap(labels.copy())
+    change = lesion_click(lm, hu, SP, click, positive=True)
+    assert change is not None and change.name == "click lesion + (extend)"
+    assert regions and regions[0] is not None  # the click shows contrast: a region of its own was found ...
+    assert not snaps  # ... surely too faint to be a lesion of its own, so it was not snapped to edges
+    box, region = extend_lesion(hu, labels, SP, click)
+    expected = labels.copy()
+    expected[box][region] = 2
+    assert np.array_equal(lm.data, expected)  # the extension's voxels, as before
+
+
 def test_a_click_in_the_middle_of_an_isodense_lesions_missed_two_thirds_takes_most_of_them():
     hu, labels, lesion = _liver_with_lesion(-3.0)
     g = _grid()
@@ -302,6 +322,26 @@ def test_convex_hull_fills_a_notch_and_leaves_flat_masks_alone():
     flat = np.zeros(SHAPE, bool)
     flat[50:60, 50:60, 25] = True
     assert np.array_equal(_convex_hull(flat, sp), flat)
+
+
+@pytest.mark.parametrize("sp, tolerance", [((0.74, 0.74, 1.0), 0.0), ((0.74, 0.74, 1.0), 0.37), ((0.6, 0.6, 5.0), 0.3),
+                                           ((0.9, 0.9, 1.6), 0.0)])
+def test_convex_hull_row_by_row_is_every_voxel_centre_inside_the_hull(sp, tolerance):
+    from scipy.spatial import ConvexHull
+
+    sp = np.array(sp)
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        blobs = ndimage.gaussian_filter(rng.random((47, 39, 23)), 3.0) > 0.515
+        comp, _ = ndimage.label(blobs)
+        mask = comp == np.argmax(np.bincount(comp.ravel())[1:]) + 1  # the largest blob: irregular, not convex
+        assert mask.sum() > 500
+        hull = ConvexHull(np.argwhere(mask) * sp)
+        centres = np.indices(mask.shape).reshape(3, -1).T * sp
+        inside = np.all(centres @ hull.equations[:, :3].T + hull.equations[:, 3] <= tolerance + 1e-6, axis=1)
+        expected = mask | inside.reshape(mask.shape)
+        assert (expected & ~mask).sum() > 100
+        assert np.array_equal(_convex_hull(mask, sp, tolerance), expected)
 
 
 @pytest.mark.parametrize("sigma, step", [((2.7, 2.7, 1.25), 2), ((1.3, 1.3, 0.0), 3), ((2.0, 2.0, 0.5), 1)])

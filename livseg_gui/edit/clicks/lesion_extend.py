@@ -17,21 +17,27 @@ PROB_RIM_MM = 5.0
 
 def _convex_hull(mask: np.ndarray, sp: np.ndarray, tolerance_mm: float = 0.0) -> np.ndarray:
     """``mask`` with every voxel of its grid whose centre lies inside its convex hull (in mm), or within
-    ``tolerance_mm`` outside it, added; ``mask`` itself when the hull is flat (one slice, one row)."""
+    ``tolerance_mm`` outside it, added; ``mask`` itself when the hull is flat (one slice, one row).
+
+    Row by row: a row of the grid along y meets the hull in one span, which each facet bounds from one side, so the
+    facets are tested once per row, not once per voxel (a 79 mL lesion's hull on 1 mm slices: ~40 -> ~8 ms)."""
     try:
         hull = ConvexHull(np.argwhere(mask & ~ndimage.binary_erosion(mask)) * sp)
     except (QhullError, ValueError):
         return mask
-    lo = np.floor(hull.min_bound / sp).astype(int)
-    hi = np.ceil(hull.max_bound / sp).astype(int) + 1
-    outside = np.argwhere(~mask[tuple(slice(a, b) for a, b in zip(lo, hi))]) + lo
-    at = outside * sp
-    keep = np.arange(len(at))
-    for first in range(0, len(hull.equations), 64):  # in batches: most voxels fall outside one of the first facets
-        facets = hull.equations[first:first + 64]
-        keep = keep[np.all(at[keep] @ facets[:, :3].T + facets[:, 3] <= tolerance_mm + 1e-6, axis=1)]
+    lo = np.maximum(np.floor(hull.min_bound / sp).astype(int), 0)
+    hi = np.minimum(np.ceil(hull.max_bound / sp).astype(int) + 1, mask.shape)
+    normal, offset = hull.equations[:, :3], hull.equations[:, 3]  # normal . p + offset <= 0 inside
+    x, y, z = (np.arange(a, b) * s for a, b, s in zip(lo, hi, sp))
+    up, down, along = normal[:, 1] > 0, normal[:, 1] < 0, normal[:, 1] == 0
     out = mask.copy()
-    out[tuple(outside[keep].T)] = True
+    for k, zk in enumerate(z):
+        # normal . p + offset <= tolerance, for the rows (x, zk): normal_y * y <= rest
+        rest = tolerance_mm + 1e-6 - offset - np.outer(x, normal[:, 0]) - zk * normal[:, 2]
+        top = (rest[:, up] / normal[up, 1]).min(axis=1, initial=np.inf)
+        bottom = (rest[:, down] / normal[down, 1]).max(axis=1, initial=-np.inf)
+        met = (rest[:, along] >= 0).all(axis=1)  # facets parallel to the rows hold for a whole row or none of it
+        out[lo[0]:hi[0], lo[1]:hi[1], lo[2] + k] |= (y >= bottom[:, None]) & (y <= top[:, None]) & met[:, None]
     return out
 
 

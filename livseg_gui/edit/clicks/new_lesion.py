@@ -41,6 +41,8 @@ from .thick_slices import _on_thick_slices, _slice_block
 
 EDGE_REACH_MM = 45.0  # an isodense lesion's edge is sought this far from the click
 SOFT_TISSUE_HU = (-20.0, 250.0)  # a lesion clicked outside the model's liver is sought within this range
+CLEAR_HU = 20.0  # a region of at least this contrast to the liver around it is a lesion of its own outline
+SURELY_FAINT_HU = 15.0  # a threshold's region under this stays under CLEAR_HU once snapped (see _lesion_region)
 
 
 def _where_lesion_may_lie(lab: np.ndarray, hu: np.ndarray, local: np.ndarray,
@@ -72,7 +74,8 @@ def _where_lesion_may_lie(lab: np.ndarray, hu: np.ndarray, local: np.ndarray,
 def lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probability=None,
                   contrast_only: bool = False) -> tuple[tuple, np.ndarray] | None:
     """(box, mask) of the lesion under a positive click; mask may be empty (:func:`_lesion_region`, on slices of at
-    least LESION_SLICE_MM: :class:`_ThickSlices`). With ``contrast_only``, None where the click shows no contrast."""
+    least LESION_SLICE_MM: :class:`_ThickSlices`). With ``contrast_only``, None where the click shows no contrast, or
+    only a region surely fainter than CLEAR_HU."""
     # The liver's smoothing is kept between clicks on the CT itself; merged slices are merged anew for each click
     # (aligned to its slice), so each such click smooths its own box (a throwaway LiverSmoothing cost ~100 ms more).
     kept = liver_smoothing_of(hu, spacing) if _slice_block(np.asarray(spacing, float)) == 1 else None
@@ -83,7 +86,8 @@ def lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabilit
 def _lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probability=None, contrast_only: bool = False,
                    smoothing: LiverSmoothing | None = None) -> tuple[tuple, np.ndarray] | None:
     """(box, mask) of the lesion under a positive click; mask may be empty; with ``contrast_only``, None where the
-    click shows no contrast (the edge and the tumour net's probability are not looked at). ``smoothing`` is ``hu``'s
+    click shows no contrast, or only a region surely fainter than CLEAR_HU (the edge and the tumour net's probability
+    are not looked at). ``smoothing`` is ``hu``'s
     :class:`LiverSmoothing` (None: the box is smoothed for this click alone).
 
     The image decides first: the lesion's contrast to the liver around it (:func:`_contrast_region`), its
@@ -103,7 +107,13 @@ def _lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabili
     allowed = grid.allowed if grid.k == 1 else _where_lesion_may_lie(lab, hu[box], local, sp)[0]
     region = _contrast_region(grid.img, grid.lab, grid.allowed, grid.dist, grid.sp, grid.local)
     if region is not None:
-        return box, _snap_to_edges(hu[box], allowed, grid.full(region, lab.shape) & allowed, sp, local)
+        region = grid.full(region, lab.shape) & allowed
+        # A region surely too faint to be a lesion of its own (beside a drawn lesion, the extension's) is not snapped
+        # (~30-55 ms on 1 mm slices): on the benchmark's 38 such regions beside drawn lesions, the snap raised the
+        # contrast to the liver by at most 3 HU, never from under SURELY_FAINT_HU to CLEAR_HU.
+        if contrast_only and abs(_contrast_to_liver(hu[box], lab, region)) < SURELY_FAINT_HU:
+            return None
+        return box, _snap_to_edges(hu[box], allowed, region, sp, local)
     if contrast_only:
         return None
     region = _edge_region(grid.hu, grid.img, grid.lab, grid.allowed, grid.sp, grid.local)
@@ -201,6 +211,17 @@ def _contrast_region(img: np.ndarray, lab: np.ndarray, allowed: np.ndarray, dist
             break
         region, level = wider | region, outside
     return region
+
+
+def _contrast_to_liver(hu: np.ndarray, lab: np.ndarray, region: np.ndarray) -> float:
+    """Median HU of ``region`` minus that of the liver (any label >= 1) in a ring of three voxels around it
+    (0 without one)."""
+    if not region.any():
+        return 0.0
+    near = bounding_box(region, margin=3)
+    part = region[near]
+    ring = ndimage.binary_dilation(part, iterations=3) & ~part & (lab[near] >= LIVER)
+    return float(np.median(hu[near][part]) - np.median(hu[near][ring])) if ring.any() else 0.0
 
 
 def _compact(region: np.ndarray, sp: np.ndarray) -> bool:
