@@ -87,8 +87,8 @@ def _lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabili
                    smoothing: LiverSmoothing | None = None) -> tuple[tuple, np.ndarray] | None:
     """(box, mask) of the lesion under a positive click; mask may be empty; with ``contrast_only``, None where the
     click shows no contrast, or only a region surely fainter than CLEAR_HU (the edge and the tumour net's probability
-    are not looked at). ``smoothing`` is ``hu``'s
-    :class:`LiverSmoothing` (None: the box is smoothed for this click alone).
+    are not looked at). ``smoothing`` is ``hu``'s :class:`LiverSmoothing` (None: the box is smoothed for this click
+    alone).
 
     The image decides first: the lesion's contrast to the liver around it (:func:`_contrast_region`), its
     outline then moved onto the nearest edges by a random walker (:func:`_snap_to_edges`); where the click
