@@ -54,6 +54,14 @@ def _voxel(mm):
     return np.array(mm) / np.array(SP)
 
 
+def _extended(hu, labels, voxel):
+    """``labels`` with :func:`extend_lesion`'s region for a click at ``voxel`` made tumour."""
+    box, region = extend_lesion(hu, labels, SP, voxel)
+    out = labels.copy()
+    out[box][region] = 2
+    return out
+
+
 @pytest.mark.parametrize("contrast", [-35.0, +30.0, -18.0])
 def test_one_click_finds_a_hypo_or_hyperdense_sphere(contrast):
     hu, labels, lesion = _liver_with_lesion(contrast)
@@ -223,9 +231,7 @@ def test_extending_a_lesion_follows_its_low_contrast_edge():
     hu, labels, lesion = _liver_with_lesion(-20.0)
     g = _grid()
     labels[lesion & (g[0] < 64)] = 2  # the model found two thirds of it
-    box, region = extend_lesion(hu, labels, SP, _voxel((68, 70, 50)))
-    out = labels.copy()
-    out[box][region] = 2
+    out = _extended(hu, labels, _voxel((68, 70, 50)))
     assert Overlap.of(out == 2, lesion).dice >= 0.85
     assert (out[~lesion] == 2).sum() * np.prod(SP) / 1000 < 1.0  # under 1 mL outside the lesion
 
@@ -255,10 +261,7 @@ def test_a_click_without_contrast_beside_a_drawn_lesion_extends_it_without_seeki
     change = lesion_click(lm, hu, SP, _voxel((68, 70, 50)), positive=True)
     assert change is not None and change.name == "click lesion + (extend)"
     assert not edge_searches  # the search for an edge of its own (~80 ms on a CT) is not run
-    box, region = extend_lesion(hu, labels, SP, _voxel((68, 70, 50)))
-    expected = labels.copy()
-    expected[box][region] = 2
-    assert np.array_equal(lm.data, expected)  # the extension's voxels, as before
+    assert np.array_equal(lm.data, _extended(hu, labels, _voxel((68, 70, 50))))  # the extension's voxels, as before
     # A click without contrast far from the drawn lesions still looks for the edge around it.
     hu_rim, labels_rim, lesion = _liver_with_lesion(0.0)
     r = np.sqrt((g[0] - 60) ** 2 + (g[1] - 70) ** 2 + (g[2] - 50) ** 2)
@@ -284,10 +287,7 @@ def test_a_surely_faint_click_beside_a_drawn_lesion_extends_it_without_snapping_
     assert change is not None and change.name == "click lesion + (extend)"
     assert regions and regions[0] is not None  # the click shows contrast: a region of its own was found ...
     assert not snaps  # ... surely too faint to be a lesion of its own, so it was not snapped to edges
-    box, region = extend_lesion(hu, labels, SP, click)
-    expected = labels.copy()
-    expected[box][region] = 2
-    assert np.array_equal(lm.data, expected)  # the extension's voxels, as before
+    assert np.array_equal(lm.data, _extended(hu, labels, click))  # the extension's voxels, as before
 
 
 def test_a_click_in_the_middle_of_an_isodense_lesions_missed_two_thirds_takes_most_of_them():

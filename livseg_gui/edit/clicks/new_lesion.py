@@ -108,9 +108,10 @@ def _lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabili
     region = _contrast_region(grid.img, grid.lab, grid.allowed, grid.dist, grid.sp, grid.local)
     if region is not None:
         region = grid.full(region, lab.shape) & allowed
-        # A region surely too faint to be a lesion of its own (beside a drawn lesion, the extension's) is not snapped
-        # (~30-55 ms on 1 mm slices): of the benchmark's 39 regions beside drawn lesions, those under CLEAR_HU gained at
-        # most 1 HU of contrast from the snap, none from under SURELY_FAINT_HU to CLEAR_HU.
+        # contrast_only is asked beside a drawn lesion, where a region under CLEAR_HU goes to the extension: one
+        # surely under it is not snapped (~30-55 ms on 1 mm slices). Of the benchmark's 39 regions beside drawn
+        # lesions, those under CLEAR_HU gained at most 1 HU of contrast from the snap, none from under SURELY_FAINT_HU
+        # to CLEAR_HU.
         if contrast_only and abs(_contrast_to_liver(hu[box], lab, region)) < SURELY_FAINT_HU:
             return None
         return box, _snap_to_edges(hu[box], allowed, region, sp, local)
