@@ -250,6 +250,45 @@ def test_a_click_beside_an_isodense_lesion_extends_it_on_the_click_side_only():
     assert not far.any() or ndimage.distance_transform_edt(labels != 2, sampling=SP)[far].max() <= 0.8
 
 
+def _lesion_with_halo(seed: int = 0):
+    """A -60 HU core (11.5 mm, drawn as the model's lesion) in a -20 HU halo out to 18 mm (the true lesion)."""
+    hu, labels, lesion = _liver_with_lesion(-20.0, radius_mm=18.0, seed=seed)
+    g = _grid()
+    r = np.sqrt((g[0] - 60) ** 2 + (g[1] - 70) ** 2 + (g[2] - 50) ** 2)
+    hu[r <= 11.5] -= 40.0
+    labels[r <= 11.5] = 2
+    return hu, labels, lesion, r
+
+
+@pytest.mark.parametrize("seed, grid_voxels", [(0, None), (1, None), (0, 20_000)])  # 20k: a grid thinned by 2
+def test_a_click_in_a_lesions_halo_takes_the_halo_all_round_within_the_clicks_distance(seed, grid_voxels, monkeypatch):
+    from livseg_gui.edit.clicks import lesion_extend
+
+    if grid_voxels:
+        monkeypatch.setattr(lesion_extend, "HALO_GRID_VOXELS", grid_voxels)
+    hu, labels, lesion, r = _lesion_with_halo(seed)
+    lm = LabelMap(labels.copy())
+    change = lesion_click(lm, hu, SP, _voxel((74.75, 70, 50)), positive=True)  # mid-halo, 3.25 mm from the core
+    assert change is not None and change.name == "click lesion + (extend)" and len(lm.undo_stack) == 1
+    tumour = lm.data == 2
+    far_side = (r > 11.5) & (r <= 14.0) & (_grid()[0] < 52)  # the halo's inner part across the lesion from the click
+    assert tumour[far_side].mean() > 0.85
+    assert Overlap.of(tumour, lesion).dice >= 0.65  # the core alone: 0.46
+    assert not (tumour & (r > 18.5)).any()  # nothing beyond the halo
+
+
+def test_a_halo_is_sought_only_around_a_lesion_of_clear_contrast_and_some_size(monkeypatch):
+    from livseg_gui.edit.clicks import lesion_extend
+
+    hu, labels, lesion, r = _lesion_with_halo()
+    far_side = (r > 11.5) & (r <= 14.0) & (_grid()[0] < 52)
+    monkeypatch.setattr(lesion_extend, "HALO_MIN_ML", 7.0)  # the drawn core is 6.4 mL
+    assert not (_extended(hu, labels, _voxel((74.75, 70, 50)))[far_side] == 2).any()
+    monkeypatch.setattr(lesion_extend, "HALO_MIN_ML", 5.0)
+    hu[r <= 11.5] += 45.0  # a -15 HU core: under CLEAR_HU, so its rim is not read as a halo (though -20 HU)
+    assert not (_extended(hu, labels, _voxel((74.75, 70, 50)))[far_side] == 2).any()
+
+
 def test_a_click_without_contrast_beside_a_drawn_lesion_extends_it_without_seeking_an_edge(monkeypatch):
     hu, labels, lesion = _liver_with_lesion(-3.0)
     g = _grid()
@@ -775,3 +814,34 @@ def test_thick_slices_are_each_blocks_mean_also_a_short_last_block():
     np.testing.assert_allclose(blocks.mean(hu), np.stack(expected, axis=2), rtol=1e-6)
     np.testing.assert_array_equal(blocks.first(hu), hu[2:30, :, 1:23:3])
     assert blocks.full_box((slice(0, 28), slice(0, 20), slice(6, 8)))[2] == slice(19, 23)
+
+
+@pytest.mark.parametrize("spacing", [(0.74, 0.74, 1.0), (0.8, 0.8, 2.0), (0.6, 0.6, 5.0)])
+def test_the_likely_rim_smoothed_around_the_likely_voxels_only_is_the_whole_boxs_bit_for_bit(spacing):
+    from livseg_gui.edit.clicks.lesion_extend import PROB_EXTEND, PROB_RIM_MM, _likely_rim
+    from livseg_gui.segment.confidence import TumourProbability
+
+    sp = np.array(spacing)
+    rng = np.random.default_rng(3)
+    shape = (120, 110, 40)
+    g = np.indices(shape) * sp[:, None, None, None]
+    r = np.sqrt(((g - np.array([45.0, 40.0, 20.0])[:, None, None, None]) ** 2).sum(0))
+    hu = (100.0 + rng.normal(0, 10, shape) - 30.0 * (r <= 14.0)).astype(np.float32)
+    lab = np.ones(shape, np.uint8)
+    drawn = r <= 9.0
+    lab[drawn] = 2
+    p = np.where((r <= 14.0) & (g[0] > 50.0), 0.6, 0.02)  # likely voxels on one side only: a box of their own
+    box = tuple(slice(0, n) for n in shape)
+    probability = TumourProbability(box, np.round(255 * np.clip(p, 0, 1)).astype(np.uint8))
+    local = np.round(np.array([45.0 + 11.0, 40.0, 20.0]) / sp).astype(int)
+    got = _likely_rim(hu, lab, probability, box, drawn, 100.0, -30.0, sp, local)
+    # the definition, over the whole box around the drawn lesion
+    near = bounding_box(drawn, margin=np.ceil(PROB_RIM_MM / sp).astype(int))
+    rim = (probability.crop(near) >= PROB_EXTEND) & (lab[near] == 1)
+    rim &= (_gaussian(hu[near], 1.0 / sp) - 100.0) * -1 >= 15.0
+    rim &= ndimage.distance_transform_edt(~drawn[near], sampling=sp) <= PROB_RIM_MM
+    from livseg_gui.edit.clicks.common import _component_at
+
+    want = np.zeros_like(drawn)
+    want[near] = rim & _component_at(rim | drawn[near], local - [s.start for s in near], sp)
+    assert want.sum() > 100 and np.array_equal(got, want)
