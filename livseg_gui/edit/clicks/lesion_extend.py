@@ -14,8 +14,8 @@ from .thick_slices import _on_thick_slices
 EXTEND_MM = 15.0  # a positive click this close to a lesion extends it rather than seeking a new one
 PROB_EXTEND = 0.5  # an extension also takes the tumour net's voxels at least this likely, in a rim this wide (mm)
 PROB_RIM_MM = 5.0
-HALO_HU = 10.0  # an extension takes a lesion's rim within the click's distance where it shows this much of its contrast
-HALO_SMOOTH_MM = 2.0  # (after smoothing this wide), for a lesion of clear contrast and at least HALO_MIN_ML
+HALO_HU = 10.0  # an extension takes a clear lesion's rim within the click's distance this far from the liver's HU
+HALO_SMOOTH_MM = 2.0  # after smoothing this wide; around lesions of at least HALO_MIN_ML only
 HALO_MIN_ML = 5.0
 HALO_GRID_VOXELS = 250_000  # the halo is sought on an in-plane grid thinned to about this many voxels
 
@@ -140,12 +140,12 @@ def _lesion_contrast(hu: np.ndarray, lab: np.ndarray, lesion: np.ndarray) -> tup
 
 def _halo(hu: np.ndarray, lab: np.ndarray, lesion: np.ndarray, sp: np.ndarray, d: float, background: float,
           contrast: float) -> np.ndarray | None:
-    """The liver within ``d`` mm (the click's distance) of a drawn ``lesion`` (over the box of ``hu``) that shows at
-    least HALO_HU of the lesion's contrast after HALO_SMOOTH_MM smoothing; None for a lesion under CLEAR_HU or
-    HALO_MIN_ML.
+    """The liver within ``d`` mm (the click's distance) of a drawn ``lesion`` (over the box of ``hu``) that lies at
+    least HALO_HU from the parenchyma's ``background`` on the lesion's side, after HALO_SMOOTH_MM smoothing; None for
+    a lesion under CLEAR_HU (``contrast``) or HALO_MIN_ML.
 
-    A click just outside a lesion of clear contrast most often falls in a paler rim the model left out: a halo
-    around a dark core, which the annotation takes in. The extension's walk follows it only on the click's side,
+    A click just outside a lesion of clear contrast often falls in a paler rim the model left out: a halo around a
+    dark core, which the annotation takes in. The extension's walk follows it only on the click's side,
     so each click took a slice of the halo: ircadb-17's 86 and 79 mL lesions (a ~-60 HU core, a ~-20 HU halo)
     took 5 clicks each from the F17 run's result. The rest of the rim within the click's distance, where it shows
     the lesion's sign, is that halo's: the click says how wide it is. Lesions under 5 mL are left out: their
