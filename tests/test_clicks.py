@@ -13,6 +13,7 @@ from livseg_gui.edit.clicks.common import (
     ClickEdit,
     _ball,
     _c_ordered,
+    _component_at,
     _deeper_than,
     _depth,
     _dilated,
@@ -832,7 +833,7 @@ def test_the_likely_rim_smoothed_around_the_likely_voxels_only_is_the_whole_boxs
     lab[drawn] = 2
     p = np.where((r <= 14.0) & (g[0] > 50.0), 0.6, 0.02)  # likely voxels on one side only: a box of their own
     box = tuple(slice(0, n) for n in shape)
-    probability = TumourProbability(box, np.round(255 * np.clip(p, 0, 1)).astype(np.uint8))
+    probability = TumourProbability(box, np.round(255 * p).astype(np.uint8))
     local = np.round(np.array([45.0 + 11.0, 40.0, 20.0]) / sp).astype(int)
     got = _likely_rim(hu, lab, probability, box, drawn, 100.0, -30.0, sp, local)
     # the definition, over the whole box around the drawn lesion
@@ -840,8 +841,6 @@ def test_the_likely_rim_smoothed_around_the_likely_voxels_only_is_the_whole_boxs
     rim = (probability.crop(near) >= PROB_EXTEND) & (lab[near] == 1)
     rim &= (_gaussian(hu[near], 1.0 / sp) - 100.0) * -1 >= 15.0
     rim &= ndimage.distance_transform_edt(~drawn[near], sampling=sp) <= PROB_RIM_MM
-    from livseg_gui.edit.clicks.common import _component_at
-
     want = np.zeros_like(drawn)
     want[near] = rim & _component_at(rim | drawn[near], local - [s.start for s in near], sp)
     assert want.sum() > 100 and np.array_equal(got, want)
