@@ -130,7 +130,8 @@ def _extend_lesion(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabili
 
 def _lesion_contrast(hu: np.ndarray, lab: np.ndarray, lesion: np.ndarray) -> tuple[float, float]:
     """(the parenchyma's median HU over the box of ``hu``, the ``lesion``'s median HU less it); the parenchyma from
-    every other voxel in-plane, which is most of it."""
+    every other voxel in-plane, which is most of it. The whole box's liver, not the ring beside the lesion that
+    :func:`~.new_lesion._contrast_to_liver` reads: around a lesion with a halo, that ring is the halo."""
     parenchyma = hu[::2, ::2][lab[::2, ::2] == LIVER]
     if parenchyma.size == 0:
         return float("nan"), 0.0
