@@ -14,6 +14,7 @@ from ..labelmap import Change, Click, LabelMap
 from ..random_walk import random_walk
 
 LESION_ROI_MM = 60.0  # half-size of the region a lesion click looks at: lesions up to ~10 cm
+EXTEND_MM = 15.0  # a positive click this close to a lesion extends it rather than seeking a new one
 LESION_WALK_VOXELS = 120_000  # the lesion walks run on an in-plane grid thinned to about this many voxels
 STRUCT26 = np.ones((3, 3, 3), bool)
 IN_PLANE8 = np.pad(np.ones((3, 3, 1), bool), ((0, 0), (0, 0), (1, 1)))  # 8-neighbours within a slice

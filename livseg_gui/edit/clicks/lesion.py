@@ -12,6 +12,7 @@ from scipy.spatial import ConvexHull
 from ...labels import BACKGROUND, LIVER, TUMOUR, bounding_box
 from ..labelmap import Change, Click, LabelMap
 from .common import (
+    EXTEND_MM,
     IN_PLANE8,
     LESION_ROI_MM,
     ClickEdit,
@@ -29,7 +30,7 @@ from .common import (
     _thinned_walk,
     check_voxel,
 )
-from .lesion_extend import EXTEND_MM, extend_lesion
+from .lesion_extend import extend_lesion
 from .new_lesion import CLEAR_HU, _contrast_to_liver, lesion_region
 
 LEARNED_FIRST = False  # positive lesion clicks: the classical region first, the click net where it adds nothing

@@ -7,11 +7,22 @@ from scipy import ndimage
 from scipy.spatial import ConvexHull, QhullError
 
 from ...labels import BACKGROUND, LIVER, TUMOUR, bounding_box
-from .common import LESION_ROI_MM, _component_at, _core, _full_grid, _gaussian, _gaussian_thinned, _in_box, _mm_from, _roi, _thinned_walk
+from .common import (
+    EXTEND_MM,
+    LESION_ROI_MM,
+    _component_at,
+    _core,
+    _full_grid,
+    _gaussian,
+    _gaussian_thinned,
+    _in_box,
+    _mm_from,
+    _roi,
+    _thinned_walk,
+)
 from .new_lesion import CLEAR_HU
 from .thick_slices import _on_thick_slices
 
-EXTEND_MM = 15.0  # a positive click this close to a lesion extends it rather than seeking a new one
 PROB_EXTEND = 0.5  # an extension also takes the tumour net's voxels at least this likely, in a rim this wide (mm)
 PROB_RIM_MM = 5.0
 HALO_HU = 10.0  # an extension takes a clear lesion's rim within the click's distance this far from the liver's HU
