@@ -47,27 +47,6 @@ def _depth(mask: np.ndarray, spacing) -> np.ndarray:
     return ndimage.distance_transform_edt(np.pad(mask, 1), sampling=spacing)[1:-1, 1:-1, 1:-1]
 
 
-def _deeper_than(mask: np.ndarray, spacing, mm: float) -> np.ndarray:
-    """``_depth(mask, spacing) > mm``, the same voxels, from in-plane distance maps (one 2-D transform of the slices
-    laid side by side; about half the time of the 3-D one): a voxel is deeper than ``mm`` when every slice dz away
-    with dz * z-spacing <= mm has no border nearer in-plane than sqrt(mm^2 - (dz * z-spacing)^2)."""
-    sp = np.asarray(spacing, float)
-    nx, ny, nz = mask.shape
-    # Each slice framed by border (the box's edge counts as border), which also keeps the slices' distances apart.
-    side = np.pad(mask.transpose(2, 0, 1), ((0, 0), (1, 1), (1, 1))).reshape(nz * (nx + 2), ny + 2)
-    in_plane = ndimage.distance_transform_edt(side, sampling=sp[:2]).reshape(nz, nx + 2, ny + 2)
-    in_plane = in_plane[:, 1:-1, 1:-1].transpose(1, 2, 0)
-    out = in_plane > mm
-    dz = 1
-    while dz * sp[2] <= mm:
-        reach = np.sqrt(mm**2 - (dz * sp[2]) ** 2)
-        out[:, :, :-dz] &= in_plane[:, :, dz:] > reach
-        out[:, :, dz:] &= in_plane[:, :, :-dz] > reach
-        out[:, :, :dz] = out[:, :, max(0, nz - dz):] = False  # the border beyond the box's first and last slices
-        dz += 1
-    return out
-
-
 def _core(mask: np.ndarray, spacing) -> tuple[np.ndarray, float]:
     """(index, depth in mm) of the deepest voxel of ``mask``; found on an in-plane grid thinned to about
     250k voxels (a large lesion's distance map would cost ~50 ms at full resolution)."""

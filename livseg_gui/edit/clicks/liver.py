@@ -54,8 +54,10 @@ def plan_liver_click(labels: np.ndarray, hu: np.ndarray, spacing, voxel, positiv
 
 def _region_step(spacing: np.ndarray) -> np.ndarray:
     """The region tools' step per axis: a grid of about EDGE_GRID_MM. Slices of 1 mm or less are thinned too: on
-    0.8 mm slices (512x512x238) a leak cut on every slice took 1.4-2.1 s."""
-    return np.array([max(1, int(round(EDGE_GRID_MM / s))) for s in spacing])
+    0.8 mm slices (512x512x238) a leak cut on every slice took 1.4-2.1 s. Halves round up, with 1 % to spare: 1 mm
+    slices are thinned whether stored as 1.0 or 1.002 mm (resampled from 1.6 mm), where a leak cut on every slice
+    took 0.9-1.2 s instead of ~0.45."""
+    return np.array([max(1, int(np.floor(EDGE_GRID_MM / s * 1.01 + 0.5))) for s in spacing])
 
 
 def _region_grid(hu: np.ndarray, spacing: np.ndarray, within: np.ndarray | None = None, part=None):
