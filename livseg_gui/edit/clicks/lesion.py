@@ -156,8 +156,12 @@ def _trim_to_outline(hu: np.ndarray, labels: np.ndarray, sp: np.ndarray, box, pa
 
 
 def _adds(found: tuple[tuple, np.ndarray] | None, labels: np.ndarray) -> bool:
-    """Whether a tool's (box, region) adds tumour the labels do not have yet."""
-    return found is not None and bool((found[1] & (labels[found[0]] != TUMOUR)).any())
+    """Whether a tool's (box, region) adds tumour the labels do not have yet. Looked at within the region's own bounding
+    box: over a click's whole 12 cm box on 1 mm slices it took ~7 ms, and a click asks up to three times."""
+    if found is None or (within := bounding_box(found[1])) is None:
+        return False
+    box = tuple(slice(b.start + w.start, b.start + w.stop) for b, w in zip(found[0], within))
+    return bool((found[1][within] & (labels[box] != TUMOUR)).any())
 
 
 def _in_liver_beside_drawn(labels: np.ndarray, spacing, voxel, drawn_in: _DrawnLesions | None = None) -> bool:
