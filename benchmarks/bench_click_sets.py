@@ -15,13 +15,15 @@ Sets (see README, "One-click tools"):
 
 Run A and fold F17 are trained with the model card's "Reproduce" commands into ``--runs`` (``A/`` and ``F17/``); a
 set whose run is missing is skipped. Arguments after ``--`` go to every bench_clicks.py run (``--slice-mm 1.0``,
-``--verbose``, ``--cold``). Each set's whole output goes to ``--out`` when given.
+``--verbose``, ``--cold``). Each set's whole output goes to ``--out`` when given. A fixed workload timed before and
+after the sets (:func:`reference_ms`) tells how fast this host ran them.
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -55,6 +57,35 @@ def latencies_ms(output: str, target: str) -> list[float]:
     return [float(v) for group in found for v in group.split(",") if v.strip()]
 
 
+def reference_ms(repeats: int = 5) -> float:
+    """Median user CPU time (ms) of a fixed workload of a click's kind, single-threaded: a 1 mm click's 162x162x121
+    box smoothed, a distance map and a labelling over it, and a random walk on a 60x60x60 grid. It tells this host's
+    speed at the hour: the same code's clicks took 25-40 % longer on some hours than on others (their wall time is
+    their user CPU time), and figures from different runs compare only alongside it. User time, not wall time: this
+    host's first touch of fresh memory costs system time that varies far more (a distance map's 4k page faults
+    took 0.03-0.9 s), and clicks, which reuse their process's memory, pay little of it."""
+    import numpy as np
+    from scipy import ndimage
+
+    from livseg_gui.edit.random_walk import random_walk
+
+    rng = np.random.default_rng(0)
+    box = rng.normal(80.0, 20.0, (162, 162, 121)).astype(np.float32)
+    mask = ndimage.gaussian_filter(rng.normal(size=(81, 81, 61)), 3).repeat(2, 0).repeat(2, 1).repeat(2, 2)[:162, :162, :121] > 0
+    img = ndimage.gaussian_filter(rng.normal(80.0, 20.0, (60, 60, 60)), 1.0)
+    seeds = np.zeros(img.shape, np.int8)
+    seeds[25:35, 25:35, 25:35], seeds[:3], seeds[-3:] = 1, 2, 2
+    times = []
+    for _ in range(repeats):
+        start = resource.getrusage(resource.RUSAGE_SELF).ru_utime
+        ndimage.gaussian_filter(box, 2.0)
+        ndimage.distance_transform_edt(mask)
+        ndimage.label(mask)
+        random_walk(img, np.ones(img.shape, bool), seeds, np.ones(3))
+        times.append(resource.getrusage(resource.RUSAGE_SELF).ru_utime - start)
+    return 1000.0 * statistics.median(times)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", default=str(ROOT / "runs"), help="folder with the held-out runs A/ and F17/")
@@ -67,6 +98,7 @@ def main() -> None:
     if out:
         out.mkdir(parents=True, exist_ok=True)
     every = {"lesion": [], "liver": []}
+    before = reference_ms()
     for name in args.sets.split(","):
         found = set_args(name, runs)
         if found is None:
@@ -93,6 +125,7 @@ def main() -> None:
             p90 = times[min(len(times) - 1, int(0.9 * len(times)))]
             print(f"all sets, {target} clicks: {len(times)}, latency median {statistics.median(times):.0f} ms, 90th "
                   f"percentile {p90:.0f} ms, max {times[-1]:.0f} ms, {sum(t > aim for t in times)} over {aim} ms")
+    print(f"host reference workload (reference_ms): {before:.0f} ms before the sets, {reference_ms():.0f} ms after")
 
 
 if __name__ == "__main__":
