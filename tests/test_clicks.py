@@ -17,6 +17,7 @@ from livseg_gui.edit.clicks.common import (
     _depth,
     _dilated,
     _eroded,
+    _face_dilated,
     _gaussian,
     _gaussian_thinned,
     _opened,
@@ -788,6 +789,14 @@ def test_the_depth_beyond_a_radius_is_the_erosion_by_that_ball(spacing):
         eroded = _eroded(part, 3.0, sp)
         np.testing.assert_array_equal(_depth(part, sp) > 3.0, eroded)
         np.testing.assert_array_equal(ndimage.binary_erosion(part, structure=_ball(3.0, sp)), eroded)
+
+
+@pytest.mark.parametrize("steps", [1, 3])
+def test_face_neighbour_dilation_by_shifts_is_scipys_bit_for_bit(steps):
+    mask = ndimage.gaussian_filter(np.random.default_rng(5).normal(size=(30, 26, 20)), 2) > 0.15
+    for part in (mask, mask[:, :, :1], mask[:, :2, :2], np.asfortranarray(mask)[3:, :, 5:]):  # mask on the box's faces too
+        assert part.any()
+        np.testing.assert_array_equal(_face_dilated(part, steps), ndimage.binary_dilation(part, iterations=steps))
 
 
 @pytest.mark.parametrize("spacing", [(0.74, 0.74, 1.0), (0.74, 0.74, 5.0), (0.57, 0.57, 1.6), (0.5, 0.7, 2.0), (1.0, 1.0, 1.0)])

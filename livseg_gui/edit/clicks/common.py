@@ -179,6 +179,21 @@ def _dilated(mask: np.ndarray, radius_mm: float, spacing) -> np.ndarray:
     return out.view(bool)
 
 
+def _face_dilated(mask: np.ndarray, steps: int) -> np.ndarray:
+    """``ndimage.binary_dilation(mask, iterations=steps)`` (face-neighbour steps), bit for bit, as shifted ORs: on a
+    large lesion's box at 1 mm (106x106x96, three steps) ~2 instead of ~17 ms."""
+    out = mask.copy()
+    for _ in range(steps):
+        grown = out.copy()
+        for axis in range(mask.ndim):
+            lo = (slice(None),) * axis + (slice(None, -1),)
+            hi = (slice(None),) * axis + (slice(1, None),)
+            grown[hi] |= out[lo]
+            grown[lo] |= out[hi]
+        out = grown
+    return out
+
+
 def _opened(mask: np.ndarray, radius_mm: float, spacing) -> np.ndarray:
     """``ndimage.binary_opening(mask, _ball(radius_mm, spacing))``, bit for bit, at ~2.5x its speed (:func:`_eroded`)."""
     return _dilated(_eroded(mask, radius_mm, spacing), radius_mm, spacing)

@@ -18,6 +18,7 @@ from .common import (
     ClickEdit,
     _component_at,
     _core,
+    _face_dilated,
     _fill_holes,
     _full_grid,
     _in_box,
@@ -214,7 +215,7 @@ def _continues_drawn(box, region: np.ndarray | None, labels: np.ndarray, spacing
     ids = {int(comp[tuple(drawn[np.argmin(to_click)])])} if to_click.min() <= EXTEND_MM else set()
     if region is not None and region.any():
         around = bounding_box(region, margin=1)
-        touching = _in_box(around, ndimage.binary_dilation(region[around]), near)  # face-connected
+        touching = _in_box(around, _face_dilated(region[around], 1), near)  # face-connected
         ids |= set(np.unique(comp[touching]).tolist()) - {0}
     if not ids:
         return None

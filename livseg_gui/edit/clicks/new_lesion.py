@@ -18,6 +18,7 @@ from .common import (
     _component_at,
     _depth,
     _eroded,
+    _face_dilated,
     _fill_holes,
     _full_grid,
     _mm_from,
@@ -257,7 +258,7 @@ def _contrast_to_liver(hu: np.ndarray, lab: np.ndarray, region: np.ndarray) -> f
         return 0.0
     near = bounding_box(region, margin=3)
     part = region[near]
-    ring = ndimage.binary_dilation(part, iterations=3) & ~part & (lab[near] >= LIVER)
+    ring = _face_dilated(part, 3) & ~part & (lab[near] >= LIVER)
     return float(np.median(hu[near][part]) - np.median(hu[near][ring])) if ring.any() else 0.0
 
 
