@@ -262,7 +262,7 @@ class ClickEdit:
         near = bounding_box(self.region)
         if near is None:
             return None
-        box = tuple(slice(b.start + n.start, b.start + n.stop) for b, n in zip(self.box, near))
+        box = _sub_box(self.box, near)
         region = self.region[near]
         new = lm.data[box].copy(order="K")  # the label map's own (Fortran) order, which LabelMap.apply walks fastest
         target = region if self.only is None else region & self.only(new)
@@ -301,6 +301,11 @@ def check_voxel(voxel, shape) -> np.ndarray:
 
 def _inside(mask: np.ndarray, ijk: np.ndarray) -> bool:
     return bool(np.all(ijk >= 0) and np.all(ijk < mask.shape) and mask[tuple(ijk)])
+
+
+def _sub_box(box, inner) -> tuple[slice, slice, slice]:
+    """``inner`` (a box in ``box``'s own indices) in the indices ``box`` is given in."""
+    return tuple(slice(b.start + i.start, b.start + i.stop) for b, i in zip(box, inner))
 
 
 def _in_box(src_box, src: np.ndarray, box) -> np.ndarray:

@@ -28,6 +28,7 @@ from .common import (
     _near_liver,
     _roi,
     _sphere_radius,
+    _sub_box,
     _thinned_walk,
     check_voxel,
 )
@@ -161,8 +162,7 @@ def _adds(found: tuple[tuple, np.ndarray] | None, labels: np.ndarray) -> bool:
     box: over a click's whole 12 cm box on 1 mm slices it took ~7 ms, and a click asks up to three times."""
     if found is None or (within := bounding_box(found[1])) is None:
         return False
-    box = tuple(slice(b.start + w.start, b.start + w.stop) for b, w in zip(found[0], within))
-    return bool((found[1][within] & (labels[box] != TUMOUR)).any())
+    return bool((found[1][within] & (labels[_sub_box(found[0], within)] != TUMOUR)).any())
 
 
 def _in_liver_beside_drawn(labels: np.ndarray, spacing, voxel, drawn_in: _DrawnLesions | None = None) -> bool:

@@ -18,6 +18,7 @@ from .common import (
     _in_box,
     _mm_from,
     _roi,
+    _sub_box,
     _thinned_walk,
 )
 from .new_lesion import CLEAR_HU
@@ -195,7 +196,7 @@ def _likely_rim(hu: np.ndarray, lab: np.ndarray, probability, box, drawn: np.nda
     it overdrew was taken too, and an isodense lesion gives the CT nothing to check it by.
     """
     near = bounding_box(drawn, margin=np.ceil(PROB_RIM_MM / sp).astype(int))
-    p = probability.crop(tuple(slice(b.start + n.start, b.start + n.stop) for b, n in zip(box, near)))
+    p = probability.crop(_sub_box(box, near))
     if p is None:
         return np.zeros_like(drawn)
     rim = (p >= PROB_EXTEND) & (lab[near] == LIVER)

@@ -12,7 +12,7 @@ import numpy as np
 from scipy import ndimage
 
 from ...labels import LIVER, bounding_box
-from .common import LESION_ROI_MM, _smooth
+from .common import LESION_ROI_MM, _smooth, _sub_box
 
 SMOOTH_MM = 2.0  # CT noise is ~10-20 HU; a lesion's contrast to the liver is 15-40 HU
 SMOOTH_TRUNCATE = 3.0
@@ -144,7 +144,7 @@ class LiverSmoothing:
         changed = ((state ^ liver) & (_LIVER | _NOT_LIVER)) == (_LIVER | _NOT_LIVER)
         if changed.any():
             near = bounding_box(changed)
-            near = tuple(slice(w.start + n.start, w.start + n.stop) for w, n in zip(window, near))
+            near = _sub_box(window, near)
             around = self._grown(near)
             hit = np.zeros(tuple(s.stop - s.start for s in around), bool)
             hit[tuple(slice(n.start - a.start, n.stop - a.start) for n, a in zip(near, around))] = changed[
