@@ -16,7 +16,8 @@ Sets (see README, "One-click tools"):
 Run A and fold F17 are trained with the model card's "Reproduce" commands into ``--runs`` (``A/`` and ``F17/``); a
 set whose run is missing is skipped. Arguments after ``--`` go to every bench_clicks.py run (``--slice-mm 1.0``,
 ``--verbose``, ``--cold``). Each set's whole output goes to ``--out`` when given. A fixed workload timed before and
-after the sets (:func:`reference_ms`) tells how fast this host ran them.
+after the sets (:func:`reference_ms`) tells how fast this host ran them; the cores it may use are printed too (one
+core: ``taskset -c 0 python benchmarks/bench_click_sets.py ...``).
 """
 
 from __future__ import annotations
@@ -126,6 +127,9 @@ def main() -> None:
             print(f"all sets, {target} clicks: {len(times)}, latency median {statistics.median(times):.0f} ms, 90th "
                   f"percentile {p90:.0f} ms, max {times[-1]:.0f} ms, {sum(t > aim for t in times)} over {aim} ms")
     print(f"host reference workload (reference_ms): {before:.0f} ms before the sets, {reference_ms():.0f} ms after")
+    from livseg_gui.edit.clicks.lesion import _cores
+
+    print(f"cores this process may run on: {_cores()} (a lesion click computes a drawn lesion's extension on a second one)")
 
 
 if __name__ == "__main__":

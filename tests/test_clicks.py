@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from scipy import ndimage
@@ -359,6 +361,31 @@ def test_a_surely_faint_click_beside_a_drawn_lesion_extends_it_without_snapping_
     assert regions and regions[0] is not None  # the click shows contrast: a region of its own was found ...
     assert not snaps  # ... surely too faint to be a lesion of its own, so it was not snapped to edges
     assert np.array_equal(lm.data, _extended(hu, labels, click))  # the extension's voxels, as before
+
+
+@pytest.mark.parametrize("cores", [1, 2])
+def test_a_click_beside_a_drawn_lesion_extends_it_on_a_second_core_where_there_is_one(cores, monkeypatch):
+    hu, labels, lesion = _liver_with_lesion(-3.0)
+    labels[lesion & (_grid()[0] < 64)] = 2
+    click = _voxel((68, 70, 50))
+    threads = []
+    extend = lesion_module.extend_lesion
+    monkeypatch.setattr(lesion_module, "extend_lesion", lambda *a: threads.append(threading.current_thread()) or extend(*a))
+    monkeypatch.setattr(lesion_module, "_cores", lambda: cores)
+    lm = LabelMap(labels.copy())
+    assert lesion_click(lm, hu, SP, click, positive=True).name == "click lesion + (extend)"
+    assert np.array_equal(lm.data, _extended(hu, labels, click))  # the same voxels either way
+    assert [t is threading.main_thread() for t in threads] == [cores == 1]
+    # With the helper still busy (an earlier click's extension that was not asked for), at once in this thread.
+    release = threading.Event()
+    busy = lesion_module._helper().submit(release.wait)
+    monkeypatch.setattr(lesion_module, "_running", busy)
+    threads.clear()
+    try:
+        lesion_click(LabelMap(labels.copy()), hu, SP, click, positive=True)
+    finally:
+        release.set()
+    assert [t is threading.main_thread() for t in threads] == [True]
 
 
 def test_a_click_in_the_middle_of_an_isodense_lesions_missed_two_thirds_takes_most_of_them():

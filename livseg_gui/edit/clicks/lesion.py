@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
+from typing import TypeVar
 
 import numpy as np
 from scipy import ndimage
@@ -35,6 +38,8 @@ from .common import (
 from .lesion_extend import extend_lesion
 from .new_lesion import CLEAR_HU, _contrast_to_liver, lesion_region
 
+T = TypeVar("T")
+
 LEARNED_FIRST = False  # positive lesion clicks: the classical region first, the click net where it adds nothing
 
 
@@ -64,7 +69,10 @@ def plan_lesion_click(labels: np.ndarray, hu: np.ndarray, spacing, voxel, positi
     """
     check_voxel(voxel, labels.shape)
     if positive:
-        extension = cache(lambda: extend_lesion(hu, labels, spacing, voxel, probability))
+        # The extension of a drawn lesion beside the click is often what the click gets (a region of its own is faint
+        # or continues that lesion): it is computed on a second core while the click's own region is sought (their
+        # scipy and numpy steps release the GIL). A click farther than EXTEND_MM from any lesion costs it a few ms.
+        extension = _alongside(lambda: extend_lesion(hu, labels, spacing, voxel, probability))
         # A click without contrast (or surely faint), in the liver beside a drawn lesion (within its radius), is that
         # lesion's missed part: the extension comes first, and only where it adds nothing is the click's own region
         # sought in full (the strongest edge around it: ~80 ms; ~160 ms on 1 mm slices).
@@ -141,6 +149,32 @@ def plan_lesion_click(labels: np.ndarray, hu: np.ndarray, spacing, voxel, positi
                 region = part & ~kept
     return ClickEdit("click lesion -", box, region, _liver_or_background(labels, box, sp),
                      only=lambda cur: cur == TUMOUR)
+
+
+def _alongside(fn: Callable[[], T]) -> Callable[[], T]:
+    """``fn``'s result when asked for: computed meanwhile in a thread where this process has a second core (even if
+    never asked for), else when asked for. Also when that thread is still busy with an earlier click's unasked
+    result: queued behind it, the result would come later than computed at once."""
+    global _running
+    if _cores() < 2 or (_running is not None and not _running.done()):
+        return cache(fn)
+    _running = _helper().submit(fn)
+    return _running.result
+
+
+_running: Future | None = None  # what the helper thread last started
+
+
+@cache
+def _cores() -> int:
+    """The cores this process may run on."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
+@cache
+def _helper() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(1, thread_name_prefix="livseg-click")
 
 
 def _trim_to_outline(hu: np.ndarray, labels: np.ndarray, sp: np.ndarray, box, part: np.ndarray, core: np.ndarray,
