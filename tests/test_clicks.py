@@ -22,7 +22,9 @@ from livseg_gui.edit.clicks.common import (
     _face_dilated,
     _gaussian,
     _gaussian_thinned,
+    _near_liver,
     _opened,
+    _running,
     _triangle_thinned,
 )
 from livseg_gui.edit.clicks.lesion import _continues_drawn
@@ -379,7 +381,7 @@ def test_a_click_beside_a_drawn_lesion_extends_it_on_a_second_core_where_there_i
     # With the helper still busy (an earlier click's extension that was not asked for), at once in this thread.
     release = threading.Event()
     busy = lesion_module._helper().submit(release.wait)
-    monkeypatch.setattr(lesion_module, "_running", busy)
+    monkeypatch.setattr(lesion_module, "_last_started", busy)
     threads.clear()
     try:
         lesion_click(LabelMap(labels.copy()), hu, SP, click, positive=True)
@@ -837,6 +839,21 @@ def test_erosion_dilation_and_opening_by_a_ball_from_rows_are_scipys_bit_for_bit
         np.testing.assert_array_equal(_eroded(part, radius_mm, sp), ndimage.binary_erosion(part, structure=ball))
         np.testing.assert_array_equal(_dilated(part, radius_mm, sp), ndimage.binary_dilation(part, structure=ball))
         np.testing.assert_array_equal(_opened(part, radius_mm, sp), ndimage.binary_opening(part, structure=ball))
+
+
+@pytest.mark.parametrize("w", [0, 1, 2, 4])
+def test_running_maxima_and_minima_by_shifts_are_scipys_filters_bit_for_bit(w):
+    u = (ndimage.gaussian_filter(np.random.default_rng(6).normal(size=(30, 26, 20)), 2) > 0.1).astype(np.uint8)
+    for part in (u, u[:3], u[:1], u[:, :2, :2], np.asfortranarray(u)[3:, :, 5:]):  # shorter than the window, a view
+        for axis in range(3):
+            np.testing.assert_array_equal(_running(np.bitwise_or, part, w, axis),
+                                          ndimage.maximum_filter1d(part, 2 * w + 1, axis=axis, mode="constant"))
+            np.testing.assert_array_equal(_running(np.bitwise_and, part, w, axis),
+                                          ndimage.minimum_filter1d(part, 2 * w + 1, axis=axis, mode="constant"))
+    liver = ndimage.gaussian_filter(np.random.default_rng(7).normal(size=(30, 26, 20)), 2) > 0  # > 1000 voxels
+    assert liver.sum() > 1000
+    square = np.ones((5, 5, 1), bool)  # where a lesion may lie: two 8-neighbour steps in-plane from the liver
+    np.testing.assert_array_equal(_near_liver(liver), ndimage.binary_dilation(liver, structure=square))
 
 
 def test_a_c_ordered_copy_of_a_label_box_has_its_values():

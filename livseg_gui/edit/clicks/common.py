@@ -149,6 +149,23 @@ def _shifted(d: tuple[int, int], shape) -> tuple[tuple, tuple]:
     return into, source
 
 
+def _running(op: np.ufunc, u: np.ndarray, w: int, axis: int = 0) -> np.ndarray:
+    """The running maximum (``op`` np.bitwise_or) or minimum (np.bitwise_and) of a 0/1 uint8 array over 2 ``w`` + 1
+    voxels along ``axis``, beyond the array counting as 0: ``ndimage.maximum_filter1d`` / ``minimum_filter1d`` with
+    mode="constant", bit for bit, as shifted ORs / ANDs. The filters walk the first axis across memory: on a
+    111x111x83 box ~3.3 ms a filter, ~0.1-0.3 ms so for w <= 4."""
+    out = u.copy()
+    src, dst = np.moveaxis(u, axis, 0), np.moveaxis(out, axis, 0)
+    n = src.shape[0]
+    for shift in range(1, min(w, n - 1) + 1):  # a shift past the array's end meets nothing of it
+        op(dst[shift:], src[:n - shift], out=dst[shift:])
+        op(dst[:n - shift], src[shift:], out=dst[:n - shift])
+    if op is np.bitwise_and:  # windows reaching beyond the array meet its 0s
+        dst[:w] = 0
+        dst[max(n - w, 0):] = 0
+    return out
+
+
 def _eroded(mask: np.ndarray, radius_mm: float, spacing) -> np.ndarray:
     """``ndimage.binary_erosion(mask, _ball(radius_mm, spacing))``, bit for bit (the box's edge counts as background),
     from 1-D minimum filters: the ball as rows along the first axis, each row width filtered once, each row's result
@@ -156,7 +173,7 @@ def _eroded(mask: np.ndarray, radius_mm: float, spacing) -> np.ndarray:
     click's threshold (111x111x83) took ~50 ms with binary_opening, ~20 ms so."""
     rows = _ball_rows(radius_mm, spacing)
     u = mask.view(np.uint8)
-    mins = {w: ndimage.minimum_filter1d(u, 2 * w + 1, axis=0, mode="constant") for w in {w for _, w in rows}}
+    mins = {w: _running(np.bitwise_and, u, w) for w in {w for _, w in rows}}
     out = np.ones(u.shape, np.uint8)
     for d, w in rows:
         into, source = _shifted(d, u.shape)
@@ -171,7 +188,7 @@ def _dilated(mask: np.ndarray, radius_mm: float, spacing) -> np.ndarray:
     :func:`_eroded`)."""
     rows = _ball_rows(radius_mm, spacing)
     u = mask.view(np.uint8)
-    maxs = {w: ndimage.maximum_filter1d(u, 2 * w + 1, axis=0, mode="constant") for w in {w for _, w in rows}}
+    maxs = {w: _running(np.bitwise_or, u, w) for w in {w for _, w in rows}}
     out = np.zeros(u.shape, np.uint8)
     for (dy, dz), w in rows:
         into, source = _shifted((-dy, -dz), u.shape)
@@ -230,9 +247,9 @@ def _near_liver(liver: np.ndarray) -> np.ndarray:
     the dome would be 10 mm of heart); anywhere when the box shows too little liver to go by."""
     if liver.sum() <= 1000:
         return np.ones_like(liver)
-    # Two 8-neighbour steps in-plane: a 5x5 square, as two running maxima (half the time of binary_dilation).
-    near = ndimage.maximum_filter1d(ndimage.maximum_filter1d(liver.view(np.uint8), 5, axis=0), 5, axis=1)
-    return near.view(bool)
+    # Two 8-neighbour steps in-plane: a 5x5 square, as two running maxima (a 12 cm box at 1 mm: ~28 ms as scipy's
+    # filters, ~5 ms as shifted ORs).
+    return _running(np.bitwise_or, _running(np.bitwise_or, liver.view(np.uint8), 2, axis=0), 2, axis=1).view(bool)
 
 
 def _fill_holes(mask: np.ndarray) -> np.ndarray:

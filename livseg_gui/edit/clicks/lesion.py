@@ -152,17 +152,17 @@ def plan_lesion_click(labels: np.ndarray, hu: np.ndarray, spacing, voxel, positi
 
 
 def _alongside(fn: Callable[[], T]) -> Callable[[], T]:
-    """``fn``'s result when asked for: computed meanwhile in a thread where this process has a second core (even if
-    never asked for), else when asked for. Also when that thread is still busy with an earlier click's unasked
-    result: queued behind it, the result would come later than computed at once."""
-    global _running
-    if _cores() < 2 or (_running is not None and not _running.done()):
+    """``fn``'s result when asked for. Where this process has a second core, ``fn`` starts at once in a helper thread
+    (and runs to its end even if never asked for); with one core, or while the helper still runs an earlier click's
+    unasked ``fn`` (queued behind it, the result would come later), it is computed when asked for."""
+    global _last_started
+    if _cores() < 2 or (_last_started is not None and not _last_started.done()):
         return cache(fn)
-    _running = _helper().submit(fn)
-    return _running.result
+    _last_started = _helper().submit(fn)
+    return _last_started.result
 
 
-_running: Future | None = None  # what the helper thread last started
+_last_started: Future | None = None  # what the helper thread was last given
 
 
 @cache
@@ -174,6 +174,7 @@ def _cores() -> int:
 
 @cache
 def _helper() -> ThreadPoolExecutor:
+    """The one thread that computes what a click may need alongside it (:func:`_alongside`)."""
     return ThreadPoolExecutor(1, thread_name_prefix="livseg-click")
 
 
