@@ -150,10 +150,10 @@ def _shifted(d: tuple[int, int], shape) -> tuple[tuple, tuple]:
 
 
 def _running(op: np.ufunc, u: np.ndarray, w: int, axis: int = 0) -> np.ndarray:
-    """The running maximum (``op`` np.bitwise_or) or minimum (np.bitwise_and) of a 0/1 uint8 array over 2 ``w`` + 1
-    voxels along ``axis``, beyond the array counting as 0: ``ndimage.maximum_filter1d`` / ``minimum_filter1d`` with
-    mode="constant", bit for bit, as shifted ORs / ANDs. The filters walk the first axis across memory: on a
-    111x111x83 box ~3.3 ms a filter, ~0.1-0.3 ms so for w <= 4."""
+    """The running maximum (``op`` np.bitwise_or) or minimum (np.bitwise_and) of a bool or 0/1 uint8 array over
+    2 ``w`` + 1 voxels along ``axis``, beyond the array counting as 0: ``ndimage.maximum_filter1d`` /
+    ``minimum_filter1d`` with mode="constant", bit for bit, as shifted ORs / ANDs. The filters walk the first axis
+    across memory: on a 111x111x83 box ~3.3 ms a filter, ~0.1-0.3 ms so for w <= 4."""
     out = u.copy()
     src, dst = np.moveaxis(u, axis, 0), np.moveaxis(out, axis, 0)
     n = src.shape[0]
@@ -197,17 +197,12 @@ def _dilated(mask: np.ndarray, radius_mm: float, spacing) -> np.ndarray:
 
 
 def _face_dilated(mask: np.ndarray, steps: int) -> np.ndarray:
-    """``ndimage.binary_dilation(mask, iterations=steps)`` (face-neighbour steps), bit for bit, as shifted ORs: on a
-    large lesion's box at 1 mm (106x106x96, three steps) ~2 instead of ~17 ms."""
+    """``ndimage.binary_dilation(mask, iterations=steps)`` (face-neighbour steps), bit for bit, as shifted ORs (a step:
+    the running maxima over 3 voxels along each axis, ORed): on a large lesion's box at 1 mm (106x106x96, three steps)
+    ~2 instead of ~17 ms."""
     out = mask.copy()
     for _ in range(steps):
-        grown = out.copy()
-        for axis in range(mask.ndim):
-            lo = (slice(None),) * axis + (slice(None, -1),)
-            hi = (slice(None),) * axis + (slice(1, None),)
-            grown[hi] |= out[lo]
-            grown[lo] |= out[hi]
-        out = grown
+        out = np.bitwise_or.reduce([_running(np.bitwise_or, out, 1, axis) for axis in range(mask.ndim)])
     return out
 
 
