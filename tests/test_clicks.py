@@ -9,10 +9,12 @@ import pytest
 from scipy import ndimage
 
 from livseg_gui.edit import LabelMap
-from livseg_gui.edit.clicks import extend_lesion, lesion_click, liver_click, new_lesion
+from livseg_gui.edit.clicks import common, extend_lesion, lesion_click, liver_click, new_lesion
 from livseg_gui.edit.clicks import lesion as lesion_module
 from livseg_gui.edit.clicks.common import (
+    LESION_ROI_MM,
     ClickEdit,
+    Deferred,
     _ball,
     _c_ordered,
     _component_at,
@@ -24,6 +26,7 @@ from livseg_gui.edit.clicks.common import (
     _gaussian_thinned,
     _near_liver,
     _opened,
+    _roi,
     _running,
     _triangle_thinned,
 )
@@ -492,17 +495,37 @@ def test_a_click_continues_a_drawn_lesion_within_its_radius_touching_or_not():
     assert _continues_drawn(box, region_at((60, 110, 50)), labels, SP, _voxel((60, 110, 50))) is None
 
 
-def test_a_click_beside_a_drawn_lesion_labels_the_drawn_lesions_in_its_box_once(monkeypatch):
+def test_the_drawn_lesion_nearest_a_click_is_the_component_at_it_or_nearest_it():
+    rng = np.random.default_rng(5)
+    labels = np.ones((60, 50, 30), np.uint8)
+    labels[ndimage.gaussian_filter(rng.normal(size=labels.shape), 2.0) > 0.12] = 2  # blobs, some touching diagonally
+    sp = np.array([0.7, 0.9, 2.5])
+    box = (slice(5, 55), slice(3, 47), slice(2, 28))
+    for click in [(30, 25, 15), (6, 4, 3), (54, 46, 27), *rng.integers((5, 3, 2), (55, 47, 28), (20, 3))]:
+        click = np.asarray(click)
+        expected = _component_at(labels[box] == 2, click - [s.start for s in box], sp, search_mm=np.inf)
+        assert np.array_equal(common._DrawnLesions(labels, sp, click).nearest(box), expected)
+    assert common._DrawnLesions(np.ones_like(labels), sp, (30, 25, 15)).nearest(box) is None
+
+
+@pytest.mark.parametrize("cores", [1, 2])
+def test_a_click_beside_a_drawn_lesion_labels_the_drawn_lesions_in_its_box_once(cores, monkeypatch):
     hu, labels, lesion = _liver_with_lesion(-12.0)  # a faint region of its own at the click, beside the drawn part
     g = _grid()
     labels[lesion & (g[0] < 60)] = 2
+    click = _voxel((66, 70, 50))
+    drawn = labels[_roi(click, LESION_ROI_MM, SP, SHAPE)] == 2  # the click's 12 cm box (its grid's blocks: 1 x 1)
     labellings = []
-    label = lesion_module._labelled
-    monkeypatch.setattr(lesion_module, "_labelled", lambda mask: labellings.append(mask.shape) or label(mask))
-    change = lesion_click(LabelMap(labels.copy()), hu, SP, _voxel((66, 70, 50)), positive=True)
+    label = common._labelled
+    monkeypatch.setattr(common, "_labelled", lambda mask: labellings.append(np.array_equal(mask, drawn)) or label(mask))
+    monkeypatch.setattr(lesion_module, "_cores", lambda: cores)
+    lm = LabelMap(labels.copy())
+    change = lesion_click(lm, hu, SP, click, positive=True)
     assert change is not None and change.name == "click lesion + (extend)"
-    # asked for the click, then for its region: one labelling (~25-45 ms each in a 1 mm CT's 12 cm box)
-    assert len(labellings) == 1
+    # asked for the click, for its region and for the extension (in the helper thread with two cores): one
+    # labelling (~25-45 ms each in a 1 mm CT's 12 cm box)
+    assert labellings.count(True) == 1
+    assert np.array_equal(lm.data, _extended(hu, labels, click))  # the extension's voxels, as on its own
 
 
 def test_a_click_on_a_clear_lesion_with_a_fragment_drawn_takes_the_lesion_whole():
@@ -526,9 +549,14 @@ def test_a_click_far_from_a_small_fragment_in_a_faint_lesion_takes_the_lesion_no
 
 
 @pytest.mark.parametrize("bright_lesion_elsewhere", [False, True])
-def test_a_click_on_a_bright_vessel_in_a_dark_lesions_missed_part_extends_the_lesion(bright_lesion_elsewhere):
+def test_a_click_on_a_bright_vessel_in_a_dark_lesions_missed_part_extends_the_lesion(bright_lesion_elsewhere,
+                                                                                      monkeypatch):
     # ircadb-17: a vessel runs through a -50 HU metastasis; the first click's region stopped at it. A click on it
-    # means "the lesion goes on here", not a +300 HU lesion of its own (the vessel alone).
+    # means "the lesion goes on here", not a +300 HU lesion of its own (the vessel alone), whose outline is then
+    # not snapped to edges either.
+    snaps = []
+    snap = new_lesion._snap_to_edges
+    monkeypatch.setattr(new_lesion, "_snap_to_edges", lambda *a: snaps.append(a) or snap(*a))
     hu, labels, lesion = _liver_with_lesion(-35.0, radius_mm=14.0)
     g = _grid()
     vessel = ((g[0] - 68) ** 2 + (g[1] - 70) ** 2 <= 2.0**2) & lesion
@@ -543,6 +571,26 @@ def test_a_click_on_a_bright_vessel_in_a_dark_lesions_missed_part_extends_the_le
     change = lesion_click(lm, hu, SP, _voxel((68, 70, 50)), positive=True)
     assert change is not None and change.name == "click lesion + (extend)"
     assert Overlap.of((lm.data == 2) & ~bright, lesion).dice >= max(0.85, before + 0.1)
+    assert not snaps
+
+
+@pytest.mark.parametrize("slice_mm", [2.0, 0.5])  # as it is, and merged into blocks of three slices
+def test_a_deferred_lesion_region_is_outlined_when_asked_as_it_would_have_been(slice_mm, monkeypatch):
+    hu, labels, lesion = _liver_with_lesion(-25.0)
+    k = int(SP[2] / slice_mm)
+    hu, labels, sp = np.repeat(hu, k, axis=2), np.repeat(labels, k, axis=2), (*SP[:2], slice_mm)
+    click = np.array((60, 70, 50)) / np.array(sp)
+    snaps = []
+    snap = new_lesion._snap_to_edges
+    monkeypatch.setattr(new_lesion, "_snap_to_edges", lambda *a: snaps.append(a) or snap(*a))
+    asked = []
+    found = new_lesion.lesion_region(hu, labels, sp, click, defer_if=lambda *a: asked.append(a) or True)
+    assert isinstance(found, Deferred) and len(asked) == 1 and not snaps
+    box, region = found.finish()
+    assert len(snaps) == 1
+    expected_box, expected = new_lesion.lesion_region(hu, labels, sp, click)
+    assert box == expected_box and np.array_equal(region, expected) and region.shape == labels[box].shape
+    assert Overlap.of(region, lesion.repeat(k, axis=2)[box]).dice >= 0.85
 
 
 def test_a_false_lesion_over_the_liver_edge_goes_back_to_liver_inside_and_background_outside():

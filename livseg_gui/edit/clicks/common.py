@@ -3,13 +3,14 @@ masks' components, hulls and holes, and the lesion tools' random walk on a thinn
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
 
-from ...labels import bounding_box
+from ...labels import TUMOUR, bounding_box
 from ..labelmap import Change, Click, LabelMap
 from ..random_walk import random_walk
 
@@ -237,6 +238,46 @@ def _component_at(mask: np.ndarray, local: np.ndarray, spacing, search_mm: float
     return out
 
 
+class _DrawnLesions:
+    """The drawn lesions in a positive click's boxes, labelled once per box: a click beside a drawn lesion asks about
+    its 12 cm box up to three times (for the click, for its region, and for the extension of the lesion nearest it,
+    which may run in another thread), each labelling ~25-45 ms on 1 mm slices. Thread-safe."""
+
+    def __init__(self, labels: np.ndarray, spacing, voxel) -> None:
+        self.labels, self.sp, self.voxel = labels, np.asarray(spacing, float), voxel
+        self._known: dict[tuple, tuple | None] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, box) -> tuple | None:
+        """(near, comp, voxels, to_click) of the drawn lesions in ``box``: their bounding box there, their
+        26-connected components over it, their voxels (in ``near``) and each one's mm to the click; None without."""
+        key = tuple((s.start, s.stop) for s in box)
+        with self._lock:  # a second thread asking for the same box waits for the first's labelling
+            if key not in self._known:
+                found = _labelled(self.labels[box] == TUMOUR)
+                if found is not None:
+                    near, comp = found
+                    at = np.round(np.asarray(self.voxel, float)).astype(int) - [s.start + n.start for s, n in zip(box, near)]
+                    voxels = np.argwhere(comp > 0)
+                    found = near, comp, voxels, np.sqrt((((voxels - at) * self.sp) ** 2).sum(1))
+                self._known[key] = found
+            return self._known[key]
+
+    def nearest(self, box) -> np.ndarray | None:
+        """The drawn lesion at the click, or else the one nearest it, over ``box``; None without one. The same voxels
+        as ``_component_at(labels[box] == TUMOUR, click, spacing, search_mm=np.inf)``."""
+        if (found := self(box)) is None:
+            return None
+        near, comp, voxels, to_click = found
+        at = np.round(np.asarray(self.voxel, float)).astype(int) - [s.start + n.start for s, n in zip(box, near)]
+        idx = comp[tuple(at)] if np.all((at >= 0) & (at < comp.shape)) else 0
+        if idx == 0:
+            idx = comp[tuple(voxels[np.argmin(to_click)])]
+        out = np.zeros(tuple(s.stop - s.start for s in box), bool)
+        out[near] = comp == idx
+        return out
+
+
 def _near_liver(liver: np.ndarray) -> np.ndarray:
     """Where a lesion may lie: the liver and two voxels beyond it in-plane (not along z: two 5 mm slices above
     the dome would be 10 mm of heart); anywhere when the box shows too little liver to go by."""
@@ -254,6 +295,14 @@ def _fill_holes(mask: np.ndarray) -> np.ndarray:
         near = bounding_box(mask, margin=1)
         out[near] = ndimage.binary_fill_holes(mask[near])
     return out
+
+
+@dataclass
+class Deferred:
+    """A tool's answer whose last, costly step is left until asked for (:meth:`finish`: the (box, region)), for a
+    caller that may take another tool's answer instead."""
+
+    finish: Callable[[], tuple[tuple, np.ndarray]]
 
 
 @dataclass

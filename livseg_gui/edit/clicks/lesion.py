@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from functools import cache
+from functools import cache, partial
 from typing import TypeVar
 
 import numpy as np
@@ -19,8 +19,10 @@ from .common import (
     IN_PLANE8,
     LESION_ROI_MM,
     ClickEdit,
+    Deferred,
     _component_at,
     _core,
+    _DrawnLesions,
     _face_dilated,
     _fill_holes,
     _full_grid,
@@ -36,7 +38,7 @@ from .common import (
     check_voxel,
 )
 from .lesion_extend import extend_lesion
-from .new_lesion import CLEAR_HU, _contrast_to_liver, lesion_region
+from .new_lesion import CLEAR_HU, SURELY_FAINT_HU, _contrast_to_liver, lesion_region
 
 T = TypeVar("T")
 
@@ -62,7 +64,7 @@ def plan_lesion_click(labels: np.ndarray, hu: np.ndarray, spacing, voxel, positi
 
     A positive click tries the image's region (:func:`lesion_region`), the extension of a lesion beside it
     (:func:`extend_lesion`) where that region is faint and runs into it (first, where the click shows no contrast
-    beside a drawn lesion), and, where neither adds anything, the click net
+    beside a drawn lesion, or its region surely continues one), and, where neither adds anything, the click net
     (:class:`~livseg_gui.segment.click_net.ClickNet`); ``learned_first`` puts the net first (compared in
     benchmarks/bench_clicks.py). ``previous`` are the clicks behind the current labels (``LabelMap.clicks``): a
     negative click keeps what earlier positive clicks asked for.
@@ -72,18 +74,28 @@ def plan_lesion_click(labels: np.ndarray, hu: np.ndarray, spacing, voxel, positi
         # The extension of a drawn lesion beside the click is often what the click gets (a region of its own is faint
         # or continues that lesion): it is computed on a second core while the click's own region is sought (their
         # scipy and numpy steps release the GIL). A click farther than EXTEND_MM from any lesion costs it a few ms.
-        extension = _alongside(lambda: extend_lesion(hu, labels, spacing, voxel, probability))
+        drawn_in = _DrawnLesions(labels, spacing, voxel)
+        extension = _alongside(lambda: extend_lesion(hu, labels, spacing, voxel, probability, drawn_in))
         # A click without contrast (or surely faint), in the liver beside a drawn lesion (within its radius), is that
         # lesion's missed part: the extension comes first, and only where it adds nothing is the click's own region
         # sought in full (the strongest edge around it: ~80 ms; ~160 ms on 1 mm slices).
         found = None
-        drawn_in = _DrawnLesions(labels, spacing, voxel)
-        if not (click_net is not None and learned_first) and _in_liver_beside_drawn(labels, spacing, voxel, drawn_in):
-            found = lesion_region(hu, labels, spacing, voxel, probability, contrast_only=True)
+        classical_first = not (click_net is not None and learned_first)
+        # A region of the click's own that continues a drawn lesion and is surely faint, or of the other sign, before
+        # its outline is snapped to edges is that lesion's missed part once snapped too (below; so were all 12 such
+        # regions of the benchmark's sets at the slices' own thickness and at 1 mm): the extension is tried first,
+        # and the snap (~30-85 ms on 1 mm slices) only where the extension adds nothing.
+        defer_if = partial(_continues_surely_faintly, labels, drawn_in) if classical_first else None
+        if classical_first and _in_liver_beside_drawn(labels, spacing, voxel, drawn_in):
+            found = lesion_region(hu, labels, spacing, voxel, probability, contrast_only=True, defer_if=defer_if)
             if found is None and _adds(extended := extension(), labels):
                 return ClickEdit("click lesion + (extend)", *extended, TUMOUR)
         if found is None:
-            found = lesion_region(hu, labels, spacing, voxel, probability)
+            found = lesion_region(hu, labels, spacing, voxel, probability, defer_if=defer_if)
+        if isinstance(found, Deferred):
+            if _adds(extended := extension(), labels):
+                return ClickEdit("click lesion + (extend)", *extended, TUMOUR)
+            found = found.finish()
         region = found if _adds(found, labels) else None
         # A faint region at a lesion already drawn (running into it, or clicked within the lesion's radius of it)
         # is that lesion's missed part: beside it the click says "it goes on to here", which the extension
@@ -210,29 +222,6 @@ def _in_liver_beside_drawn(labels: np.ndarray, spacing, voxel, drawn_in: _DrawnL
     return _continues_drawn(box, None, labels, spacing, voxel, drawn_in) is not None
 
 
-class _DrawnLesions:
-    """The drawn lesions in a positive click's boxes, labelled once per box: a click beside a drawn lesion asks about
-    the same 12 cm box twice (for the click, then for its region), each labelling ~25-45 ms on 1 mm slices."""
-
-    def __init__(self, labels: np.ndarray, spacing, voxel) -> None:
-        self.labels, self.sp, self.voxel = labels, np.asarray(spacing, float), voxel
-        self._known: dict[tuple, tuple | None] = {}
-
-    def __call__(self, box) -> tuple | None:
-        """(near, comp, voxels, to_click) of the drawn lesions in ``box``: their bounding box there, their
-        26-connected components over it, their voxels (in ``near``) and each one's mm to the click; None without."""
-        key = tuple((s.start, s.stop) for s in box)
-        if key not in self._known:
-            found = _labelled(self.labels[box] == TUMOUR)
-            if found is not None:
-                near, comp = found
-                at = np.round(np.asarray(self.voxel, float)).astype(int) - [s.start + n.start for s, n in zip(box, near)]
-                voxels = np.argwhere(comp > 0)
-                found = near, comp, voxels, np.sqrt((((voxels - at) * self.sp) ** 2).sum(1))
-            self._known[key] = found
-        return self._known[key]
-
-
 def _continues_drawn(box, region: np.ndarray | None, labels: np.ndarray, spacing, voxel,
                      drawn_in: _DrawnLesions | None = None) -> np.ndarray | None:
     """The drawn lesions (a mask over ``box``) a positive click continues, or None: the lesions ``region`` (over
@@ -262,13 +251,26 @@ def _continues_drawn(box, region: np.ndarray | None, labels: np.ndarray, spacing
     return out
 
 
-def _faint_or_unlike(hu: np.ndarray, lab: np.ndarray, region: np.ndarray, drawn: np.ndarray) -> bool:
+def _faint_or_unlike(hu: np.ndarray, lab: np.ndarray, region: np.ndarray, drawn: np.ndarray,
+                     below: float = CLEAR_HU) -> bool:
     """Whether a positive click's ``region`` beside the ``drawn`` lesions it continues is their missed part rather than
-    a lesion of its own outline: faint (< 20 HU to the liver), or of the other sign than those lesions (others in the
-    box, a bright one beside a dark one, do not count). A bright vessel running through a dark metastasis (ircadb-17:
-    +304 HU in a -50 HU lesion) is the lesion's inside to the annotator, yet its own region is the vessel alone."""
+    a lesion of its own outline: faint (``below`` HU to the liver), or of the other sign than those lesions (others in
+    the box, a bright one beside a dark one, do not count). A bright vessel running through a dark metastasis
+    (ircadb-17: +304 HU in a -50 HU lesion) is the lesion's inside to the annotator, yet its own region is the vessel
+    alone."""
     contrast = _contrast_to_liver(hu, lab, region)
-    return abs(contrast) < CLEAR_HU or contrast * _contrast_to_liver(hu, lab, drawn) < 0
+    return abs(contrast) < below or contrast * _contrast_to_liver(hu, lab, drawn) < 0
+
+
+def _continues_surely_faintly(labels: np.ndarray, drawn_in: _DrawnLesions, hu: np.ndarray, lab: np.ndarray,
+                              sp: np.ndarray, voxel, box, region: np.ndarray) -> bool:
+    """Whether the contrast's region of a positive click (over ``box`` of the grid its tool saw: CT ``hu``, labels
+    ``lab``, spacing ``sp``, the click at ``voxel``), before its outline is snapped, continues drawn lesions
+    (:func:`_continues_drawn`) and is surely their missed part: under SURELY_FAINT_HU to the liver (a threshold's
+    region under it stays under CLEAR_HU once snapped), or of the other sign. ``drawn_in`` labels the drawn lesions
+    of ``labels``; reused where the tool saw the label map itself (slices not merged)."""
+    drawn = _continues_drawn(box, region, lab, sp, voxel, drawn_in if lab is labels else None)
+    return drawn is not None and _faint_or_unlike(hu[box], lab[box], region, drawn, below=SURELY_FAINT_HU)
 
 
 def _liver_or_background(labels: np.ndarray, box, spacing: np.ndarray, reach_mm: float = 30.0) -> np.ndarray:

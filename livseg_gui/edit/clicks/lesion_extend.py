@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from scipy import ndimage
 from scipy.spatial import ConvexHull, QhullError
@@ -12,6 +14,7 @@ from .common import (
     LESION_ROI_MM,
     _component_at,
     _core,
+    _DrawnLesions,
     _full_grid,
     _gaussian,
     _gaussian_thinned,
@@ -58,16 +61,20 @@ def _convex_hull(mask: np.ndarray, sp: np.ndarray, tolerance_mm: float = 0.0) ->
     return out
 
 
-def extend_lesion(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probability=None) -> tuple[tuple, np.ndarray] | None:
+def extend_lesion(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probability=None,
+                  drawn_in: _DrawnLesions | None = None) -> tuple[tuple, np.ndarray] | None:
     """(box, region) extending the lesion next to a positive click out to it, or None (:func:`_extend_lesion`, on
-    slices of at least LESION_SLICE_MM: :class:`_ThickSlices`)."""
-    return _on_thick_slices(_extend_lesion, hu, labels, spacing, voxel, probability)
+    slices of at least LESION_SLICE_MM: :class:`_ThickSlices`). ``drawn_in``: the drawn lesions of ``labels`` around
+    the click, where the click has them labelled already."""
+    return _on_thick_slices(partial(_extend_lesion, drawn_in=drawn_in), hu, labels, spacing, voxel, probability)
 
 
-def _extend_lesion(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probability=None) -> tuple[tuple, np.ndarray] | None:
+def _extend_lesion(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probability=None,
+                   drawn_in: _DrawnLesions | None = None) -> tuple[tuple, np.ndarray] | None:
     """(box, region) extending the lesion next to a positive click out to it; None when no lesion lies within
     EXTEND_MM of the click. Used where :func:`lesion_region` finds nothing, or a faint region running into
     the lesion (a region of clear contrast is a lesion whole, also one the model found only a fragment of).
+    ``drawn_in`` labels the drawn lesions of ``labels`` (used where they are this tool's labels: slices not merged).
 
     A click just outside a lesion says "it goes on to here": a random walker (:mod:`.random_walk`) from the
     lesion and a ball around the click against the parenchyma beyond them (farther than 1.5x the click's
@@ -93,7 +100,10 @@ def _extend_lesion(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabili
         return None
     # The lesion and its core from a wide region (a large lesion's core lies far from the click) ...
     wide = _roi(ijk, LESION_ROI_MM, sp, labels.shape)
-    lesion = _component_at(labels[wide] == TUMOUR, ijk - [s.start for s in wide], sp, search_mm=np.inf)
+    # The click's box, whose drawn lesions the click labels too (the nearest of them is the lesion extended).
+    if drawn_in is None or drawn_in.labels is not labels:
+        drawn_in = _DrawnLesions(labels, sp, ijk)
+    lesion = drawn_in.nearest(wide)
     obj = bounding_box(lesion)
     core = _core(lesion[obj], sp)[0] + [o.start + s.start for o, s in zip(obj, wide)]
     # ... the walk only where the region can grow: its seeds reach 1.5 d + 3 mm beyond the click.

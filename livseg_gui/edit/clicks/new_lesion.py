@@ -14,6 +14,7 @@ from ...labels import LIVER, TUMOUR, bounding_box
 from .common import (
     EXTEND_MM,
     LESION_ROI_MM,
+    Deferred,
     _c_ordered,
     _component_at,
     _depth,
@@ -76,24 +77,26 @@ def _where_lesion_may_lie(lab: np.ndarray, hu: np.ndarray, local: np.ndarray,
     return soft, soft
 
 
-def lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probability=None,
-                  contrast_only: bool = False) -> tuple[tuple, np.ndarray] | None:
+def lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probability=None, contrast_only: bool = False,
+                  defer_if: Callable | None = None) -> tuple[tuple, np.ndarray] | Deferred | None:
     """(box, mask) of the lesion under a positive click; mask may be empty (:func:`_lesion_region`, on slices of at
     least LESION_SLICE_MM: :class:`_ThickSlices`). With ``contrast_only``, None where the click shows no contrast, or
-    only a region surely fainter than CLEAR_HU."""
+    only a region surely fainter than CLEAR_HU. :class:`~.common.Deferred` where ``defer_if`` says so."""
     # The liver's smoothing is kept between clicks on the CT itself; merged slices are merged anew for each click
     # (aligned to its slice), so each such click smooths its own box (a throwaway LiverSmoothing cost ~100 ms more).
     kept = liver_smoothing_of(hu, spacing) if _slice_block(np.asarray(spacing, float)) == 1 else None
-    tool = partial(_lesion_region, contrast_only=contrast_only, smoothing=kept)
+    tool = partial(_lesion_region, contrast_only=contrast_only, smoothing=kept, defer_if=defer_if)
     return _on_thick_slices(tool, hu, labels, spacing, voxel, probability)
 
 
 def _lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probability=None, contrast_only: bool = False,
-                   smoothing: LiverSmoothing | None = None) -> tuple[tuple, np.ndarray] | None:
+                   smoothing: LiverSmoothing | None = None,
+                   defer_if: Callable | None = None) -> tuple[tuple, np.ndarray] | Deferred | None:
     """(box, mask) of the lesion under a positive click; mask may be empty; with ``contrast_only``, None where the
     click shows no contrast, or only a region surely fainter than CLEAR_HU (the edge and the tumour net's probability
     are not looked at). ``smoothing`` is ``hu``'s :class:`LiverSmoothing` (None: the box is smoothed for this click
-    alone).
+    alone). Where ``defer_if(hu, labels, spacing, voxel, box, region)`` holds for the contrast's region before its
+    outline is snapped to edges, the snap and what follows it are left until asked for (a :class:`~.common.Deferred`).
 
     The image decides first: the lesion's contrast to the liver around it (:func:`_contrast_region`), its
     outline then moved onto the nearest edges by a random walker (:func:`_snap_to_edges`); where the click
@@ -120,10 +123,16 @@ def _lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabili
         # to CLEAR_HU.
         if contrast_only and abs(_contrast_to_liver(hu[box], lab, region)) < SURELY_FAINT_HU:
             return None
-        region = _snap_to_edges(hu[box], allowed, region, sp, local)
-        if not contrast_only and region.any() and abs(_contrast_to_liver(hu[box], lab, region)) < FAINT_HU:
-            region = _widened_to_edge(region, grid, allowed, sp)
-        return box, region
+
+        def outlined(region=region) -> tuple[tuple, np.ndarray]:
+            region = _snap_to_edges(hu[box], allowed, region, sp, local)
+            if not contrast_only and region.any() and abs(_contrast_to_liver(hu[box], lab, region)) < FAINT_HU:
+                region = _widened_to_edge(region, grid, allowed, sp)
+            return box, region
+
+        if defer_if is not None and defer_if(hu, labels, sp, voxel, box, region):
+            return Deferred(outlined)
+        return outlined()
     if contrast_only:
         return None
     region = grid.edge_region(allowed)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .common import LESION_ROI_MM, _full_grid, _roi
+from .common import LESION_ROI_MM, Deferred, _full_grid, _roi
 
 LESION_SLICE_MM = 1.6  # thinner slices are merged into blocks this thick for a positive lesion click (see _ThickSlices)
 
@@ -94,8 +94,9 @@ class _ProbabilityOnBlocks:
 
 
 def _on_thick_slices(tool: Callable, hu: np.ndarray, labels: np.ndarray, spacing, voxel, probability=None):
-    """``tool(hu, labels, spacing, voxel, probability)`` -> (box, region) or None, run on :class:`_ThickSlices` where
-    the slices are thinner than LESION_SLICE_MM, its answer back on the full-resolution grid."""
+    """``tool(hu, labels, spacing, voxel, probability)`` -> (box, region), a :class:`~.common.Deferred` one or None,
+    run on :class:`_ThickSlices` where the slices are thinner than LESION_SLICE_MM, its answer back on the
+    full-resolution grid."""
     sp = np.asarray(spacing, float)
     k = _slice_block(sp)
     if k == 1:
@@ -103,4 +104,6 @@ def _on_thick_slices(tool: Callable, hu: np.ndarray, labels: np.ndarray, spacing
     blocks = _ThickSlices.around(voxel, sp, hu.shape, k)
     found = tool(blocks.mean(hu), blocks.first(labels), sp * [1, 1, k], blocks.local(voxel),
                  None if probability is None else _ProbabilityOnBlocks(probability, blocks))
+    if isinstance(found, Deferred):
+        return Deferred(lambda: blocks.full(*found.finish()))
     return None if found is None else blocks.full(*found)
