@@ -257,11 +257,19 @@ class _DrawnLesions:
                 found = _labelled(self.labels[box] == TUMOUR)
                 if found is not None:
                     near, comp = found
-                    at = np.round(np.asarray(self.voxel, float)).astype(int) - [s.start + n.start for s, n in zip(box, near)]
                     voxels = np.argwhere(comp > 0)
-                    found = near, comp, voxels, np.sqrt((((voxels - at) * self.sp) ** 2).sum(1))
+                    found = near, comp, voxels, np.sqrt((((voxels - self._click_in(box, near)) * self.sp) ** 2).sum(1))
                 self._known[key] = found
             return self._known[key]
+
+    def on(self, labels: np.ndarray, spacing, voxel) -> _DrawnLesions:
+        """These drawn lesions where ``labels`` is the label map they were read from, else those of ``labels`` (a
+        tool's merged slices) around ``voxel``."""
+        return self if labels is self.labels else _DrawnLesions(labels, spacing, voxel)
+
+    def _click_in(self, box, near) -> np.ndarray:
+        """The click's index within ``near`` (a box within ``box``)."""
+        return np.round(np.asarray(self.voxel, float)).astype(int) - [s.start + n.start for s, n in zip(box, near)]
 
     def nearest(self, box) -> np.ndarray | None:
         """The drawn lesion at the click, or else the one nearest it, over ``box``; None without one. The same voxels
@@ -269,7 +277,7 @@ class _DrawnLesions:
         if (found := self(box)) is None:
             return None
         near, comp, voxels, to_click = found
-        at = np.round(np.asarray(self.voxel, float)).astype(int) - [s.start + n.start for s, n in zip(box, near)]
+        at = self._click_in(box, near)
         idx = comp[tuple(at)] if np.all((at >= 0) & (at < comp.shape)) else 0
         if idx == 0:
             idx = comp[tuple(voxels[np.argmin(to_click)])]

@@ -85,7 +85,7 @@ def plan_lesion_click(labels: np.ndarray, hu: np.ndarray, spacing, voxel, positi
         # its outline is snapped to edges is that lesion's missed part once snapped too (below; so were all 12 such
         # regions of the benchmark's sets at the slices' own thickness and at 1 mm): the extension is tried first,
         # and the snap (~30-85 ms on 1 mm slices) only where the extension adds nothing.
-        defer_if = partial(_continues_surely_faintly, labels, drawn_in) if classical_first else None
+        defer_if = partial(_continues_surely_faintly, drawn_in) if classical_first else None
         if classical_first and _in_liver_beside_drawn(labels, spacing, voxel, drawn_in):
             found = lesion_region(hu, labels, spacing, voxel, probability, contrast_only=True, defer_if=defer_if)
             if found is None and _adds(extended := extension(), labels):
@@ -262,14 +262,14 @@ def _faint_or_unlike(hu: np.ndarray, lab: np.ndarray, region: np.ndarray, drawn:
     return abs(contrast) < below or contrast * _contrast_to_liver(hu, lab, drawn) < 0
 
 
-def _continues_surely_faintly(labels: np.ndarray, drawn_in: _DrawnLesions, hu: np.ndarray, lab: np.ndarray,
-                              sp: np.ndarray, voxel, box, region: np.ndarray) -> bool:
+def _continues_surely_faintly(drawn_in: _DrawnLesions, hu: np.ndarray, lab: np.ndarray, sp: np.ndarray, voxel, box,
+                              region: np.ndarray) -> bool:
     """Whether the contrast's region of a positive click (over ``box`` of the grid its tool saw: CT ``hu``, labels
     ``lab``, spacing ``sp``, the click at ``voxel``), before its outline is snapped, continues drawn lesions
     (:func:`_continues_drawn`) and is surely their missed part: under SURELY_FAINT_HU to the liver (a threshold's
-    region under it stays under CLEAR_HU once snapped), or of the other sign. ``drawn_in`` labels the drawn lesions
-    of ``labels``; reused where the tool saw the label map itself (slices not merged)."""
-    drawn = _continues_drawn(box, region, lab, sp, voxel, drawn_in if lab is labels else None)
+    region under it stays under CLEAR_HU once snapped), or of the other sign. ``drawn_in``: the click's drawn lesions,
+    reused where the tool saw the label map itself (slices not merged)."""
+    drawn = _continues_drawn(box, region, lab, sp, voxel, drawn_in.on(lab, sp, voxel))
     return drawn is not None and _faint_or_unlike(hu[box], lab[box], region, drawn, below=SURELY_FAINT_HU)
 
 

@@ -101,8 +101,7 @@ def _extend_lesion(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabili
     # The lesion and its core from a wide region (a large lesion's core lies far from the click) ...
     wide = _roi(ijk, LESION_ROI_MM, sp, labels.shape)
     # The click's box, whose drawn lesions the click labels too (the nearest of them is the lesion extended).
-    if drawn_in is None or drawn_in.labels is not labels:
-        drawn_in = _DrawnLesions(labels, sp, ijk)
+    drawn_in = _DrawnLesions(labels, sp, ijk) if drawn_in is None else drawn_in.on(labels, sp, ijk)
     lesion = drawn_in.nearest(wide)
     obj = bounding_box(lesion)
     core = _core(lesion[obj], sp)[0] + [o.start + s.start for o, s in zip(obj, wide)]
