@@ -33,7 +33,7 @@ from livseg_gui.edit.clicks.common import (
 from livseg_gui.edit.clicks.lesion import _continues_drawn
 from livseg_gui.edit.clicks.lesion_extend import _convex_hull
 from livseg_gui.edit.clicks.liver import _cut_faces, _region_grid, _region_step
-from livseg_gui.edit.clicks.new_lesion import _compact
+from livseg_gui.edit.clicks.new_lesion import _compact, _mm_shell
 from livseg_gui.labels import bounding_box
 from livseg_gui.measure.metrics import Overlap
 
@@ -557,6 +557,10 @@ def test_a_click_on_a_bright_vessel_in_a_dark_lesions_missed_part_extends_the_le
     snaps = []
     snap = new_lesion._snap_to_edges
     monkeypatch.setattr(new_lesion, "_snap_to_edges", lambda *a: snaps.append(a) or snap(*a))
+    measured = []  # each region's contrast to the liver is measured once (~10 ms for a large one on 1 mm slices)
+    contrast = new_lesion._contrast_to_liver
+    for module in (new_lesion, lesion_module):
+        monkeypatch.setattr(module, "_contrast_to_liver", lambda hu, lab, region: measured.append(region) or contrast(hu, lab, region))
     hu, labels, lesion = _liver_with_lesion(-35.0, radius_mm=14.0)
     g = _grid()
     vessel = ((g[0] - 68) ** 2 + (g[1] - 70) ** 2 <= 2.0**2) & lesion
@@ -572,6 +576,7 @@ def test_a_click_on_a_bright_vessel_in_a_dark_lesions_missed_part_extends_the_le
     assert change is not None and change.name == "click lesion + (extend)"
     assert Overlap.of((lm.data == 2) & ~bright, lesion).dice >= max(0.85, before + 0.1)
     assert not snaps
+    assert measured and not any(a.shape == b.shape and np.array_equal(a, b) for i, a in enumerate(measured) for b in measured[:i])
 
 
 @pytest.mark.parametrize("slice_mm", [2.0, 0.5])  # as it is, and merged into blocks of three slices
@@ -887,6 +892,23 @@ def test_erosion_dilation_and_opening_by_a_ball_from_rows_are_scipys_bit_for_bit
         np.testing.assert_array_equal(_eroded(part, radius_mm, sp), ndimage.binary_erosion(part, structure=ball))
         np.testing.assert_array_equal(_dilated(part, radius_mm, sp), ndimage.binary_dilation(part, structure=ball))
         np.testing.assert_array_equal(_opened(part, radius_mm, sp), ndimage.binary_opening(part, structure=ball))
+
+
+@pytest.mark.parametrize("spacing", [(0.74, 0.74, 1.0), (0.743, 0.743, 1.0021), (0.8, 0.8, 5.0), (1.0, 1.0, 1.0), (0.5, 0.7, 2.0)])
+def test_a_regions_mm_shell_is_the_distance_maps_shell(spacing):
+    sp = np.array(spacing)
+    noise = ndimage.gaussian_filter(np.random.default_rng(7).normal(size=(70, 64, 40)), 3)
+    blob = noise > np.percentile(noise, 60)  # several blobs, with holes and bays
+    region = np.zeros(blob.shape, bool)
+    region[15:55, 12:52, 8:32] = blob[15:55, 12:52, 8:32]  # clear of the box's faces by more than the shell
+    # Sampled every other voxel in-plane on sub-millimetre pixels, from the corner of the region's box and margin.
+    k = 2 if sp[:2].max() < 1.0 else 1
+    box = bounding_box(region, margin=np.ceil(5.0 / sp).astype(int) + k)
+    near = tuple(slice(b.start, b.stop, st) for b, st in zip(box, (k, k, 1)))
+    d = ndimage.distance_transform_edt(~region[near], sampling=sp * [k, k, 1])
+    box, shell = _mm_shell(region, sp, 2.0, 5.0)
+    assert box == near
+    np.testing.assert_array_equal(shell, (d > 2.0) & (d <= 5.0))
 
 
 @pytest.mark.parametrize("w", [0, 1, 2, 4])

@@ -388,5 +388,10 @@ def _in_box(src_box, src: np.ndarray, box) -> np.ndarray:
 
 
 def _full_grid(part: np.ndarray, step: np.ndarray, shape) -> np.ndarray:
-    up = np.repeat(np.repeat(np.repeat(part, step[0], 0), step[1], 1), step[2], 2)
-    return up[: shape[0], : shape[1], : shape[2]]
+    """``part`` (a grid thinned by ``step`` per axis) repeated onto the full grid of ``shape``: a new array. Repeated
+    along the thinned axes only (once on a 1 mm click's 12 cm box, each repeat was a ~1 ms copy)."""
+    up = part
+    for axis, k in enumerate(step):
+        if k > 1:
+            up = np.repeat(up, k, axis)
+    return (part.copy() if up is part else up)[: shape[0], : shape[1], : shape[2]]

@@ -252,25 +252,25 @@ def _continues_drawn(box, region: np.ndarray | None, labels: np.ndarray, spacing
 
 
 def _faint_or_unlike(hu: np.ndarray, lab: np.ndarray, region: np.ndarray, drawn: np.ndarray,
-                     below: float = CLEAR_HU) -> bool:
+                     below: float = CLEAR_HU, contrast: float | None = None) -> bool:
     """Whether a positive click's ``region`` beside the ``drawn`` lesions it continues is their missed part rather than
     a lesion of its own outline: faint (``below`` HU to the liver), or of the other sign than those lesions (others in
     the box, a bright one beside a dark one, do not count). A bright vessel running through a dark metastasis
     (ircadb-17: +304 HU in a -50 HU lesion) is the lesion's inside to the annotator, yet its own region is the vessel
-    alone."""
-    contrast = _contrast_to_liver(hu, lab, region)
+    alone. ``contrast``: the region's, where known (:func:`_contrast_to_liver`)."""
+    contrast = _contrast_to_liver(hu, lab, region) if contrast is None else contrast
     return abs(contrast) < below or contrast * _contrast_to_liver(hu, lab, drawn) < 0
 
 
 def _continues_surely_faintly(drawn_in: _DrawnLesions, hu: np.ndarray, lab: np.ndarray, sp: np.ndarray, voxel, box,
-                              region: np.ndarray) -> bool:
+                              region: np.ndarray, contrast: Callable[[], float]) -> bool:
     """Whether the contrast's region of a positive click (over ``box`` of the grid its tool saw: CT ``hu``, labels
     ``lab``, spacing ``sp``, the click at ``voxel``), before its outline is snapped, continues drawn lesions
-    (:func:`_continues_drawn`) and is surely their missed part: under SURELY_FAINT_HU to the liver (a threshold's
-    region under it stays under CLEAR_HU once snapped), or of the other sign. ``drawn_in``: the click's drawn lesions,
-    reused where the tool saw the label map itself (slices not merged)."""
+    (:func:`_continues_drawn`) and is surely their missed part: under SURELY_FAINT_HU to the liver (``contrast()``; a
+    threshold's region under it stays under CLEAR_HU once snapped), or of the other sign. ``drawn_in``: the click's
+    drawn lesions, reused where the tool saw the label map itself (slices not merged)."""
     drawn = _continues_drawn(box, region, lab, sp, voxel, drawn_in.on(lab, sp, voxel))
-    return drawn is not None and _faint_or_unlike(hu[box], lab[box], region, drawn, below=SURELY_FAINT_HU)
+    return drawn is not None and _faint_or_unlike(hu[box], lab[box], region, drawn, SURELY_FAINT_HU, contrast())
 
 
 def _liver_or_background(labels: np.ndarray, box, spacing: np.ndarray, reach_mm: float = 30.0) -> np.ndarray:

@@ -94,8 +94,7 @@ def _extend_lesion(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabili
     if not tumour.any():
         return None
     local = ijk - [s.start for s in near]
-    to_tumour = ndimage.distance_transform_edt(~tumour, sampling=sp)
-    d = float(to_tumour[tuple(local)])
+    d = float(_mm_from(tumour.shape, local, sp)[tumour].min())  # a distance map's value at the click: ~0.5 ms, not ~4
     if d > EXTEND_MM:
         return None
     # The lesion and its core from a wide region (a large lesion's core lies far from the click) ...
