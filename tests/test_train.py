@@ -185,6 +185,38 @@ def test_train_command_end_to_end_writes_model_and_card(tmp_path):
     assert card.raw["nets"]["tumour"]["train_cases"] == ["a"]
 
 
+def test_a_training_run_resumes_its_own_checkpoint_and_refuses_another_runs(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("onnx")
+    import json
+
+    from livseg_gui.cli import main
+
+    for name in ("a", "b", "c"):
+        (tmp_path / "data" / name).mkdir(parents=True)
+        _write_case(tmp_path / "data" / name / "ct.nii.gz", tmp_path / "data" / name / "label.nii.gz", (64, 64, 10))
+    monkeypatch.chdir(tmp_path)  # checkpoints go under ./runs by default
+
+    def train(out, val, *extra):
+        return main(["train", "--data", "data", "--out", out, "--net", "tumour", "--epochs", "1",
+                     "--steps-per-epoch", "2", "--batch", "2", "--val", val, *extra])
+
+    def val_cases(out):
+        return json.loads((tmp_path / out / "model_card.json").read_text())["nets"]["tumour"]["val_cases"]
+
+    assert train("A", "b") == 0 and (tmp_path / "runs" / "A" / "tumour.pt").exists()
+    # Another fold into another folder: its own checkpoint, not A's finished one resumed and exported as its nets.
+    assert train("F", "c") == 0 and (tmp_path / "runs" / "F" / "tumour.pt").exists()
+    assert val_cases("A") == ["b"] and val_cases("F") == ["c"]
+    assert "resumed" not in capsys.readouterr().err
+    # The same run again resumes its checkpoint; a run with another split in A's run folder is refused, A untouched.
+    assert train("A", "b") == 0 and "resumed" in capsys.readouterr().err
+    before = (tmp_path / "A" / "tumour.onnx").read_bytes()
+    assert train("G", "c", "--run-dir", "runs/A") == 2
+    err = capsys.readouterr().err.strip()
+    assert "checkpoint of another run" in err and "val_cases ['b'] (this run: ['c'])" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "G").exists() and (tmp_path / "A" / "tumour.onnx").read_bytes() == before
+
+
 def _liver_case_folder(folder, shape=(96, 96, 24)):
     """A case with a liver (100 HU) big enough for the click net's lesions, and one labelled lesion."""
     folder.mkdir(parents=True)

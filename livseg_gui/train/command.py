@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from ..errors import UsageError
 
@@ -24,7 +25,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="comma-separated validation case names (never trained on)")
     p.add_argument("--exclude", default="", help="comma-separated case names to leave out entirely")
     p.add_argument("--threads", type=int, default=0)
-    p.add_argument("--run-dir", default="runs", help="checkpoints and logs; a run resumes from here")
+    p.add_argument("--run-dir", default=None,
+                   help="checkpoints; an interrupted run resumes from here (default: runs/ and the --out folder's name)")
     p.add_argument("--time-budget-min", type=float, default=0.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--init", default="", help="warm-start from this checkpoint's weights (fine-tuning)")
@@ -48,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
         data=args.data, out=args.out, net=args.net, arch=args.arch, epochs=args.epochs,
         steps_per_epoch=args.steps_per_epoch, batch=args.batch, lr=args.lr,
         val_cases=[s for s in args.val.split(",") if s], exclude_cases=[s for s in args.exclude.split(",") if s],
-        seed=args.seed, init=args.init, threads=args.threads, run_dir=args.run_dir, time_budget_min=args.time_budget_min,
+        seed=args.seed, init=args.init, threads=args.threads, time_budget_min=args.time_budget_min,
+        run_dir=args.run_dir or str(Path("runs") / Path(args.out).resolve().name),  # each output's run its own
     )
     entry = train(cfg)
     print(f"{cfg.name}: {entry['epochs']} epochs, {entry['train_time_s']:.0f} s, wrote {args.out}/{entry['file']}")

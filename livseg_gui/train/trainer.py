@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..errors import UsageError
 from ..segment.click_net import ClickSpec
 from ..segment.preprocess import normalise, stack_25d, to_net_plane
 from .card import update_card
@@ -102,7 +103,28 @@ def validate_click(model: torch.nn.Module, batch) -> dict[str, float]:
     return {"click_examples": _dice(pred, y > 0.5)}
 
 
+# What makes a checkpoint this run's to resume: the same net, recipe and case split. The output folder, threads and
+# time budget may change between a run and its resumption.
+_RUN_SETTINGS = ("net", "arch", "epochs", "steps_per_epoch", "batch", "lr", "val_cases", "exclude_cases", "seed", "init")
+
+
+def _other_run(saved: dict | None, cfg: TrainConfig) -> list[str]:
+    """The settings in which a checkpoint's run (its saved config; None for one that saved none) differs from
+    ``cfg``'s, as "name saved (this run: value)". Resuming another run's checkpoint would export its weights as this
+    run's: run A's finished checkpoint in the shared run folder became fold F17's nets."""
+    if saved is None:
+        return []
+    now = asdict(cfg)
+    return [f"{k} {saved.get(k)!r} (this run: {now[k]!r})" for k in _RUN_SETTINGS if saved.get(k) != now[k]]
+
+
 def train(cfg: TrainConfig) -> dict:
+    # An interrupted run resumes from its checkpoint; another run's is refused before any case is loaded.
+    ckpt = Path(cfg.run_dir) / f"{cfg.name}.pt"
+    state = torch.load(ckpt, weights_only=False) if ckpt.exists() else None
+    if state is not None and (differs := _other_run(state.get("config"), cfg)):
+        raise UsageError(f"{ckpt} is the checkpoint of another run ({'; '.join(differs)}): give this run its own "
+                         "--run-dir, or delete the checkpoint to start over")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
@@ -139,13 +161,10 @@ def train(cfg: TrainConfig) -> dict:
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
     total_steps = cfg.epochs * cfg.steps_per_epoch
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total_steps, pct_start=0.1)
-    run = Path(cfg.run_dir)
-    run.mkdir(parents=True, exist_ok=True)
-    ckpt = run / f"{cfg.name}.pt"
+    ckpt.parent.mkdir(parents=True, exist_ok=True)
     start_epoch, elapsed = 0, float(seed.get("elapsed", 0.0)) if cfg.init else 0.0
     initial = len(history)
-    if ckpt.exists():
-        state = torch.load(ckpt, weights_only=False)
+    if state is not None:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         sched.load_state_dict(state["sched"])
