@@ -389,7 +389,7 @@ def _in_box(src_box, src: np.ndarray, box) -> np.ndarray:
 
 def _full_grid(part: np.ndarray, step: np.ndarray, shape) -> np.ndarray:
     """``part`` (a grid thinned by ``step`` per axis) repeated onto the full grid of ``shape``: a new array. Repeated
-    along the thinned axes only (once on a 1 mm click's 12 cm box, each repeat was a ~1 ms copy)."""
+    along the thinned axes only: on a 1 mm click's 12 cm box, thinned along none, three no-op repeats took ~11-15 ms."""
     up = part
     for axis, k in enumerate(step):
         if k > 1:
