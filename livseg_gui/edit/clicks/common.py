@@ -262,10 +262,11 @@ class _DrawnLesions:
                 self._known[key] = found
             return self._known[key]
 
-    def on(self, labels: np.ndarray, spacing, voxel) -> _DrawnLesions:
-        """These drawn lesions where ``labels`` is the label map they were read from, else those of ``labels`` (a
-        tool's merged slices) around ``voxel``."""
-        return self if labels is self.labels else _DrawnLesions(labels, spacing, voxel)
+    @classmethod
+    def of(cls, known: _DrawnLesions | None, labels: np.ndarray, spacing, voxel) -> _DrawnLesions:
+        """``known`` where ``labels`` is the label map it was read from, else the drawn lesions of ``labels`` (a tool's
+        merged slices, or a caller that labelled none) around ``voxel``."""
+        return known if known is not None and labels is known.labels else cls(labels, spacing, voxel)
 
     def _click_in(self, box, near) -> np.ndarray:
         """The click's index within ``near`` (a box within ``box``)."""

@@ -233,7 +233,7 @@ def _continues_drawn(box, region: np.ndarray | None, labels: np.ndarray, spacing
     (ircadb-17) continues that lesion even where the rim's own region, a few noisy voxels, stops short of it.
     """
     sp = np.asarray(spacing, float)
-    if (found := (drawn_in or _DrawnLesions(labels, sp, voxel))(box)) is None:
+    if (found := _DrawnLesions.of(drawn_in, labels, sp, voxel)(box)) is None:
         return None
     near, comp, drawn, to_click = found  # the drawn lesions, within their bounding box in ``box``
     ids = {int(comp[tuple(drawn[np.argmin(to_click)])])} if to_click.min() <= EXTEND_MM else set()
@@ -269,7 +269,7 @@ def _continues_surely_faintly(drawn_in: _DrawnLesions, hu: np.ndarray, lab: np.n
     (:func:`_continues_drawn`) and is surely their missed part: under SURELY_FAINT_HU to the liver (``contrast()``; a
     threshold's region under it stays under CLEAR_HU once snapped), or of the other sign. ``drawn_in``: the click's
     drawn lesions, reused where the tool saw the label map itself (slices not merged)."""
-    drawn = _continues_drawn(box, region, lab, sp, voxel, drawn_in.on(lab, sp, voxel))
+    drawn = _continues_drawn(box, region, lab, sp, voxel, drawn_in)
     return drawn is not None and _faint_or_unlike(hu[box], lab[box], region, drawn, SURELY_FAINT_HU, contrast())
 
 

@@ -100,8 +100,7 @@ def _extend_lesion(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabili
     # The lesion and its core from a wide region (a large lesion's core lies far from the click) ...
     wide = _roi(ijk, LESION_ROI_MM, sp, labels.shape)
     # The click's box, whose drawn lesions the click labels too (the nearest of them is the lesion extended).
-    drawn_in = _DrawnLesions(labels, sp, ijk) if drawn_in is None else drawn_in.on(labels, sp, ijk)
-    lesion = drawn_in.nearest(wide)
+    lesion = _DrawnLesions.of(drawn_in, labels, sp, ijk).nearest(wide)
     obj = bounding_box(lesion)
     core = _core(lesion[obj], sp)[0] + [o.start + s.start for o, s in zip(obj, wide)]
     # ... the walk only where the region can grow: its seeds reach 1.5 d + 3 mm beyond the click.
