@@ -127,9 +127,10 @@ def main() -> None:
             print(f"all sets, {target} clicks: {len(times)}, latency median {statistics.median(times):.0f} ms, 90th "
                   f"percentile {p90:.0f} ms, max {times[-1]:.0f} ms, {sum(t > aim for t in times)} over {aim} ms")
     print(f"host reference workload (reference_ms): {before:.0f} ms before the sets, {reference_ms():.0f} ms after")
-    from livseg_gui.edit.clicks.lesion import _cores
+    from livseg_gui.edit.clicks.common import _cores
 
-    print(f"cores this process may run on: {_cores()} (a lesion click computes a drawn lesion's extension on a second one)")
+    print(f"cores this process may run on: {_cores()} (a lesion click computes a drawn lesion's extension, or a faint "
+          "click's edge, on a second one)")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import pytest
 from scipy import ndimage
 
 from livseg_gui.edit import LabelMap
-from livseg_gui.edit.clicks import common, extend_lesion, lesion_click, liver_click, new_lesion
+from livseg_gui.edit.clicks import common, extend_lesion, lesion_click, lesion_extend, liver_click, new_lesion
 from livseg_gui.edit.clicks import lesion as lesion_module
 from livseg_gui.edit.clicks.common import (
     LESION_ROI_MM,
@@ -241,6 +241,34 @@ def test_one_click_takes_an_isodense_lesion_with_a_faint_darker_middle_out_to_it
     assert Overlap.of(lm.data == 2, lesion).dice >= 0.85
 
 
+@pytest.mark.parametrize("cores", [1, 2])
+def test_a_faint_clicks_edge_is_sought_on_a_second_core_meanwhile_and_a_clear_ones_not_at_all(cores, monkeypatch):
+    """The strongest edge around a click that shows under 2 x CLEAR_HU is sought on the helper thread while the
+    contrast's region is, where there is a second core: the same voxels either way. A clear lesion's click (60 HU)
+    never seeks it."""
+    monkeypatch.setattr(common, "_cores", lambda: cores)
+    threads = []
+    seek_edge = new_lesion._edge_region
+    monkeypatch.setattr(new_lesion, "_edge_region", lambda *a: threads.append(threading.current_thread()) or seek_edge(*a))
+    hu, labels, lesion, _ = _isodense_lesion_with_darker_middle(0)  # a faint middle, widened to its edge
+    hu_rim, labels_rim, lesion_rim = _liver_with_lesion(0.0)  # no contrast at all: the edge is the region
+    r = np.sqrt(((_grid() - np.array([60.0, 70.0, 50.0])[:, None, None, None]) ** 2).sum(axis=0))
+    hu_rim[(r > 10.5) & (r <= 12.0)] += 40.0
+    for h, lab, truth, dice in ((hu, labels, lesion, 0.85), (hu_rim, labels_rim, lesion_rim, 0.75)):
+        threads.clear()
+        lm = LabelMap(lab.copy())
+        lesion_click(lm, h, SP, _voxel((60, 70, 50)), positive=True)
+        assert Overlap.of(lm.data == 2, truth).dice >= dice
+        assert [t is threading.main_thread() for t in threads] == [cores == 1]
+    threads.clear()
+    hu, labels, lesion = _liver_with_lesion(-60.0)
+    lm = LabelMap(labels.copy())
+    lesion_click(lm, hu, SP, _voxel((60, 70, 50)), positive=True)
+    assert Overlap.of(lm.data == 2, lesion).dice >= 0.85
+    common._helper().submit(lambda: None).result()  # anything started on the helper has finished
+    assert threads == []
+
+
 def test_a_faint_region_near_a_drawn_lesion_is_not_widened_to_an_edge(monkeypatch):
     hu, labels, lesion, r = _isodense_lesion_with_darker_middle(0)
     g = _grid()
@@ -376,15 +404,15 @@ def test_a_click_beside_a_drawn_lesion_extends_it_on_a_second_core_where_there_i
     threads = []
     extend = lesion_module.extend_lesion
     monkeypatch.setattr(lesion_module, "extend_lesion", lambda *a: threads.append(threading.current_thread()) or extend(*a))
-    monkeypatch.setattr(lesion_module, "_cores", lambda: cores)
+    monkeypatch.setattr(common, "_cores", lambda: cores)
     lm = LabelMap(labels.copy())
     assert lesion_click(lm, hu, SP, click, positive=True).name == "click lesion + (extend)"
     assert np.array_equal(lm.data, _extended(hu, labels, click))  # the same voxels either way
     assert [t is threading.main_thread() for t in threads] == [cores == 1]
     # With the helper still busy (an earlier click's extension that was not asked for), at once in this thread.
     release = threading.Event()
-    busy = lesion_module._helper().submit(release.wait)
-    monkeypatch.setattr(lesion_module, "_last_started", busy)
+    busy = common._helper().submit(release.wait)
+    monkeypatch.setattr(common, "_last_started", busy)
     threads.clear()
     try:
         lesion_click(LabelMap(labels.copy()), hu, SP, click, positive=True)
@@ -518,7 +546,7 @@ def test_a_click_beside_a_drawn_lesion_labels_the_drawn_lesions_in_its_box_once(
     labellings = []
     label = common._labelled
     monkeypatch.setattr(common, "_labelled", lambda mask: labellings.append(np.array_equal(mask, drawn)) or label(mask))
-    monkeypatch.setattr(lesion_module, "_cores", lambda: cores)
+    monkeypatch.setattr(common, "_cores", lambda: cores)
     lm = LabelMap(labels.copy())
     change = lesion_click(lm, hu, SP, click, positive=True)
     assert change is not None and change.name == "click lesion + (extend)"
@@ -656,6 +684,32 @@ def test_a_negative_click_turns_a_false_lesion_back_into_liver():
     lm = LabelMap(labels.copy())
     lesion_click(lm, hu, SP, _voxel((62, 72, 50)), positive=False)
     assert not (lm.data == 2).any() and (lm.data[lesion] == 1).all()  # liver, not a hole
+
+
+def test_a_false_lesion_across_the_livers_edge_goes_back_to_liver_inside_its_outline_and_background_beyond():
+    """What a negative click removes becomes liver within each slice's convex hull of the liver near it (within 30 mm
+    of the lesion's box in-plane) and background outside it: checked voxel by voxel against Delaunay's point-in-hull
+    test over every liver pixel there."""
+    from scipy.spatial import Delaunay
+
+    g = _grid()
+    liver = ((g[0] - 64) / 55) ** 2 + ((g[1] - 64) / 50) ** 2 + ((g[2] - 50) / 40) ** 2 <= 1
+    lesion = (g[0] - 119) ** 2 + (g[1] - 64) ** 2 + (g[2] - 50) ** 2 <= 10.0**2  # centred on the liver's edge
+    hu = np.where(liver, 100.0, -80.0).astype(np.float32)
+    hu[lesion] = 60.0
+    labels = liver.astype(np.uint8)
+    labels[lesion] = 2
+    lm = LabelMap(labels.copy())
+    assert lesion_click(lm, hu, SP, _voxel((119, 64, 50)), positive=False) is not None
+    assert not (lm.data == 2).any()
+    box = bounding_box(lesion)
+    pad = int(np.ceil(30.0 / SP[0]))
+    near = tuple(slice(max(0, b.start - pad), b.stop + pad) for b in box[:2])
+    for k in range(box[2].start, box[2].stop):
+        inside = Delaunay(np.argwhere(labels[near + (k,)] == 1)).find_simplex(
+            np.argwhere(lesion[near + (k,)]), tol=1e-9) >= 0
+        np.testing.assert_array_equal(lm.data[near + (k,)][lesion[near + (k,)]], inside.astype(np.uint8))
+    assert 0.2 < (lm.data[lesion] == 1).mean() < 0.8  # about half of it lay within the liver
 
 
 def test_a_negative_click_on_a_wrong_lobe_removes_only_that_part():
@@ -892,6 +946,20 @@ def test_erosion_dilation_and_opening_by_a_ball_from_rows_are_scipys_bit_for_bit
         np.testing.assert_array_equal(_eroded(part, radius_mm, sp), ndimage.binary_erosion(part, structure=ball))
         np.testing.assert_array_equal(_dilated(part, radius_mm, sp), ndimage.binary_dilation(part, structure=ball))
         np.testing.assert_array_equal(_opened(part, radius_mm, sp), ndimage.binary_opening(part, structure=ball))
+
+
+@pytest.mark.parametrize("spacing", [(0.743, 0.743, 1.0021), (0.74, 0.74, 1.0), (0.8, 0.8, 5.0), (0.57, 0.57, 1.6),
+                                     (1.0, 1.0, 2.5)])
+def test_the_likely_rims_ball_dilation_is_the_distance_maps_reach(spacing):
+    """The extension's likely rim keeps voxels within PROB_RIM_MM of the drawn lesion by a ball dilation: the same
+    voxels as the distance map's, also at distances of exactly 5 mm (4 mm pixels by 3, 5 mm slices)."""
+    sp = np.array(spacing)
+    noise = ndimage.gaussian_filter(np.random.default_rng(8).normal(size=(48, 44, 30)), 2)
+    mask = noise > np.percentile(noise, 80)  # blobs with bays, on the box's faces too
+    for part in (mask, mask[:, :, :3], np.asfortranarray(mask)[5:, 3:, 2:]):
+        assert part.any() and not part.all()
+        d = ndimage.distance_transform_edt(~part, sampling=sp)
+        np.testing.assert_array_equal(_dilated(part, lesion_extend.PROB_RIM_MM, sp), d <= lesion_extend.PROB_RIM_MM)
 
 
 @pytest.mark.parametrize("spacing", [(0.74, 0.74, 1.0), (0.743, 0.743, 1.0021), (0.8, 0.8, 5.0), (1.0, 1.0, 1.0), (0.5, 0.7, 2.0)])

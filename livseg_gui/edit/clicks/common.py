@@ -1,11 +1,16 @@
 """What the click tools share: the planned edit (:class:`ClickEdit`), boxes and distances in mm, smoothing,
-masks' components, hulls and holes, and the lesion tools' random walk on a thinned grid."""
+masks' components, hulls and holes, the lesion tools' random walk on a thinned grid, and the helper thread that
+computes what a click may need on a second core (:func:`_alongside`)."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache
+from typing import TypeVar
 
 import numpy as np
 from scipy import ndimage
@@ -13,6 +18,8 @@ from scipy import ndimage
 from ...labels import TUMOUR, bounding_box
 from ..labelmap import Change, Click, LabelMap
 from ..random_walk import random_walk
+
+T = TypeVar("T")
 
 LESION_ROI_MM = 60.0  # half-size of the region a lesion click looks at: lesions up to ~10 cm
 EXTEND_MM = 15.0  # a positive click this close to a lesion extends it rather than seeking a new one
@@ -338,6 +345,33 @@ class ClickEdit:
         target = region if self.only is None else region & self.only(new)
         new[target] = self.value[near][target] if isinstance(self.value, np.ndarray) else self.value
         return lm.apply(self.name, box, new, click=self.click)
+
+
+def _alongside(fn: Callable[[], T]) -> Callable[[], T]:
+    """``fn``'s result when asked for. Where this process has a second core, ``fn`` starts at once in a helper thread
+    (and runs to its end even if never asked for); with one core, or while the helper still runs an earlier click's
+    unasked ``fn`` (queued behind it, the result would come later), it is computed when asked for."""
+    global _last_started
+    if _cores() < 2 or (_last_started is not None and not _last_started.done()):
+        return cache(fn)
+    _last_started = _helper().submit(fn)
+    return _last_started.result
+
+
+_last_started: Future | None = None  # what the helper thread was last given
+
+
+@cache
+def _cores() -> int:
+    """The cores this process may run on."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
+@cache
+def _helper() -> ThreadPoolExecutor:
+    """The one thread that computes what a click may need alongside it (:func:`_alongside`)."""
+    return ThreadPoolExecutor(1, thread_name_prefix="livseg-click")
 
 
 def _thinned_walk(hu: np.ndarray, seeds_on: Callable, at: np.ndarray, sp: np.ndarray, within: np.ndarray | None = None,

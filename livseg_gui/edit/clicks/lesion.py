@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from functools import cache, partial
-from typing import TypeVar
+from functools import partial
 
 import numpy as np
 from scipy import ndimage
@@ -16,10 +13,10 @@ from ...labels import BACKGROUND, LIVER, TUMOUR, bounding_box
 from ..labelmap import Change, Click, LabelMap
 from .common import (
     EXTEND_MM,
-    IN_PLANE8,
     LESION_ROI_MM,
     ClickEdit,
     Deferred,
+    _alongside,
     _component_at,
     _core,
     _DrawnLesions,
@@ -39,8 +36,6 @@ from .common import (
 )
 from .lesion_extend import extend_lesion
 from .new_lesion import CLEAR_HU, SURELY_FAINT_HU, _contrast_to_liver, lesion_region
-
-T = TypeVar("T")
 
 LEARNED_FIRST = False  # positive lesion clicks: the classical region first, the click net where it adds nothing
 
@@ -159,35 +154,8 @@ def plan_lesion_click(labels: np.ndarray, hu: np.ndarray, spacing, voxel, positi
                                               negative=np.array(ijk)[None]), box)
             if not kept[tuple(local)] and kept[tuple(core)]:
                 region = part & ~kept
-    return ClickEdit("click lesion -", box, region, _liver_or_background(labels, box, sp),
+    return ClickEdit("click lesion -", box, region, _liver_or_background(labels, box, region, sp),
                      only=lambda cur: cur == TUMOUR)
-
-
-def _alongside(fn: Callable[[], T]) -> Callable[[], T]:
-    """``fn``'s result when asked for. Where this process has a second core, ``fn`` starts at once in a helper thread
-    (and runs to its end even if never asked for); with one core, or while the helper still runs an earlier click's
-    unasked ``fn`` (queued behind it, the result would come later), it is computed when asked for."""
-    global _last_started
-    if _cores() < 2 or (_last_started is not None and not _last_started.done()):
-        return cache(fn)
-    _last_started = _helper().submit(fn)
-    return _last_started.result
-
-
-_last_started: Future | None = None  # what the helper thread was last given
-
-
-@cache
-def _cores() -> int:
-    """The cores this process may run on."""
-    affinity = getattr(os, "sched_getaffinity", None)
-    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
-
-
-@cache
-def _helper() -> ThreadPoolExecutor:
-    """The one thread that computes what a click may need alongside it (:func:`_alongside`)."""
-    return ThreadPoolExecutor(1, thread_name_prefix="livseg-click")
 
 
 def _trim_to_outline(hu: np.ndarray, labels: np.ndarray, sp: np.ndarray, box, part: np.ndarray, core: np.ndarray,
@@ -273,25 +241,32 @@ def _continues_surely_faintly(drawn_in: _DrawnLesions, hu: np.ndarray, lab: np.n
     return drawn is not None and _faint_or_unlike(hu[box], lab[box], region, drawn, SURELY_FAINT_HU, contrast())
 
 
-def _liver_or_background(labels: np.ndarray, box, spacing: np.ndarray, reach_mm: float = 30.0) -> np.ndarray:
-    """What removed tumour in ``box`` goes back to: liver inside the liver's local outline (in each slice, the
-    convex hull of the liver within ``reach_mm`` of the box), background where it stuck out of the liver."""
+def _liver_or_background(labels: np.ndarray, box, region: np.ndarray, spacing: np.ndarray,
+                         reach_mm: float = 30.0) -> np.ndarray:
+    """What removed tumour (``region``, over ``box``) goes back to: liver inside the liver's local outline (in each
+    slice, the convex hull of the liver within ``reach_mm`` of the box), background where it stuck out of the liver.
+    Over ``box``, decided at ``region``'s voxels only (background elsewhere): testing every pixel of the box against
+    each slice's hull took ~75 ms of a 1 mm negative click's ~120 ms here."""
     pad = np.ceil(reach_mm / spacing).astype(int)
     pad[2] = 0
     near = tuple(slice(max(0, b.start - p), min(n, b.stop + p)) for b, p, n in zip(box, pad, labels.shape))
     liver = labels[near] == LIVER
-    edge = liver & ~ndimage.binary_erosion(liver, structure=IN_PLANE8)  # the hull of a slice is its outline's
+    # A slice's hull is that of each row's first and last liver pixel: a few hundred points instead of the liver's
+    # outline (its erosion, ~40 ms on a 1 mm click's box, and a larger hull to build).
+    rows = liver.any(axis=1)
+    first = np.argmax(liver, axis=1)
+    last = liver.shape[1] - 1 - np.argmax(liver[:, ::-1], axis=1)
     offset = np.array([b.start - q.start for b, q in zip(box, near)])
-    shape = tuple(b.stop - b.start for b in box)
-    out = np.full(shape, BACKGROUND, np.uint8)
-    query = np.indices(shape[:2]).reshape(2, -1).T + offset[:2]
-    for k in range(shape[2]):
-        pts = np.argwhere(edge[:, :, k + offset[2]])
+    out = np.full(region.shape, BACKGROUND, np.uint8)
+    for k in np.flatnonzero(region.any(axis=(0, 1))):
+        x = np.flatnonzero(rows[:, k + offset[2]])
+        pts = np.concatenate([np.stack([x, first[x, k + offset[2]]], 1), np.stack([x, last[x, k + offset[2]]], 1)])
         if len(pts) < 3 or np.linalg.matrix_rank(pts - pts[0]) < 2:
             continue
         hull = ConvexHull(pts).equations  # rows (a, b, c): a x + b y + c <= 0 inside
-        inside = (query @ hull[:, :2].T + hull[:, 2] <= 1e-9).all(axis=1)
-        out[:, :, k][inside.reshape(shape[:2])] = LIVER
+        at = np.argwhere(region[:, :, k])
+        inside = (((at + offset[:2]) @ hull[:, :2].T + hull[:, 2]) <= 1e-9).all(axis=1)
+        out[at[inside, 0], at[inside, 1], k] = LIVER
     return out
 
 

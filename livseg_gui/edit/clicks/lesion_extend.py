@@ -14,6 +14,7 @@ from .common import (
     LESION_ROI_MM,
     _component_at,
     _core,
+    _dilated,
     _DrawnLesions,
     _full_grid,
     _gaussian,
@@ -216,7 +217,9 @@ def _likely_rim(hu: np.ndarray, lab: np.ndarray, probability, box, drawn: np.nda
     if not drawn_sub.any():
         return np.zeros_like(drawn)
     rim[sub] &= (_gaussian(hu_sub.astype(np.float32), 1.0 / sp) - background) * np.sign(contrast) >= 0.5 * abs(contrast)
-    rim[sub] &= ndimage.distance_transform_edt(~drawn_sub, sampling=sp) <= PROB_RIM_MM
+    # Within PROB_RIM_MM of the drawn voxels: their dilation by that ball, the same voxels as a distance map's
+    # (the same squared distances; ~35 -> ~18 ms around an 85 mL lesion on 1 mm slices).
+    rim[sub] &= _dilated(drawn_sub, PROB_RIM_MM, sp)
     out = np.zeros_like(drawn)
     out[near] = rim & _component_at(rim | drawn[near], local - [s.start for s in near], sp)
     return out

@@ -15,6 +15,7 @@ from .common import (
     EXTEND_MM,
     LESION_ROI_MM,
     Deferred,
+    _alongside,
     _c_ordered,
     _component_at,
     _depth,
@@ -116,7 +117,16 @@ def _lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabili
     lab = labels[box]
     grid = _LesionGrid.of(hu, labels, box, local, sp, smoothing)
     allowed = grid.allowed if grid.k == 1 else _where_lesion_may_lie(lab, hu[box], local, sp)[0]
-    region = _contrast_region(grid.img, grid.lab, grid.allowed, grid.dist, grid.sp, grid.local)
+    measured = _click_contrast(grid.img, grid.lab, grid.dist)
+    # The strongest edge around the click bounds a faint region (_widened_to_edge) and stands in for a missing one.
+    # Where the click shows under 2 x CLEAR_HU and no drawn lesion is near (whose extension the second core computes),
+    # it is sought on the second core while the contrast's region is; elsewhere only when asked for. A faint region's
+    # click may show more than the region: radct-1720's isodense lesion's darker middle, -22 HU at the click, gave a
+    # region under FAINT_HU, whose edge took ~100 of the click's ~275 ms on 1 mm slices (~220 ms so).
+    edge = partial(grid.edge_region, allowed)
+    faint = measured is None or abs(measured[1]) < 2 * CLEAR_HU
+    edge = _alongside(edge) if faint and not contrast_only and not grid.drawn_near() else cache(edge)
+    region = _contrast_region(grid.img, grid.lab, grid.allowed, grid.dist, grid.sp, grid.local, measured)
     if region is not None:
         region = grid.full(region, lab.shape) & allowed
         # Its contrast to the liver, asked for here and by defer_if (once: ~10 ms for a large lesion on 1 mm slices).
@@ -131,7 +141,7 @@ def _lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabili
         def outlined(region=region) -> tuple[tuple, np.ndarray]:
             region = _snap_to_edges(hu[box], allowed, region, sp, local)
             if not contrast_only and region.any() and abs(_contrast_to_liver(hu[box], lab, region)) < FAINT_HU:
-                region = _widened_to_edge(region, grid, allowed, sp)
+                region = _widened_to_edge(region, grid, edge, sp)
             return box, region
 
         if defer_if is not None and defer_if(hu, labels, sp, voxel, box, region, contrast):
@@ -139,7 +149,7 @@ def _lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabili
         return outlined()
     if contrast_only:
         return None
-    region = grid.edge_region(allowed)
+    region = edge()
     if region is None and probability is not None:
         p = probability.crop(box)
         if p is not None and p[tuple(local)] >= 0.15:
@@ -182,6 +192,10 @@ class _LesionGrid:
         """``mask`` (on this grid) on the full-resolution grid of ``shape``."""
         return _full_grid(mask, np.array([self.k, self.k, 1]), shape)
 
+    def drawn_near(self) -> bool:
+        """Whether a drawn lesion lies within EXTEND_MM of the click."""
+        return bool(((self.lab == TUMOUR) & (self.dist <= EXTEND_MM)).any())
+
     def edge_region(self, allowed: np.ndarray) -> np.ndarray | None:
         """The strongest edge's region around the click (:func:`_edge_region`), at full resolution within ``allowed``
         (over the box); None without one."""
@@ -189,10 +203,25 @@ class _LesionGrid:
         return None if found is None else self.full(found, allowed.shape) & allowed
 
 
+def _click_contrast(img: np.ndarray, lab: np.ndarray, dist: np.ndarray) -> tuple[float, float] | None:
+    """(the parenchyma's median HU around a click, the median of the click's neighbourhood (2.5 mm) less it) on a
+    lesion click's grid (``dist``: mm from the click); None where under 50 voxels of parenchyma show. The parenchyma
+    is the liver in the box (it outweighs even a large lesion; drawn tumour left out), else a soft-tissue shell."""
+    liver = lab >= LIVER
+    if liver.sum() > 1000:
+        ring = liver & (lab != TUMOUR) & (dist > 5)
+    else:
+        ring = (dist >= 15) & (dist <= 40) & (img > -100) & (img < 300)
+    if ring.sum() < 50:
+        return None
+    background = float(np.median(img[ring]))
+    return background, float(np.median(img[dist <= 2.5])) - background
+
+
 def _contrast_region(img: np.ndarray, lab: np.ndarray, allowed: np.ndarray, dist: np.ndarray, sp: np.ndarray,
-                     local: np.ndarray) -> np.ndarray | None:
-    """The lesion's own contrast to the surrounding liver (brighter or darker), thresholded half-way,
-    opened to cut thin vessel bridges, and kept within a radius prior; None without contrast.
+                     local: np.ndarray, measured: tuple[float, float] | None) -> np.ndarray | None:
+    """The lesion's own contrast to the surrounding liver (brighter or darker; ``measured``: :func:`_click_contrast`),
+    thresholded half-way, opened to cut thin vessel bridges, and kept within a radius prior; None without contrast.
 
     The threshold is set from the click's neighbourhood, then once more from the region's median (a
     textured lesion's middle may be darker than the rest of it). A lesion's darker (or brighter) middle
@@ -202,19 +231,10 @@ def _contrast_region(img: np.ndarray, lab: np.ndarray, allowed: np.ndarray, dist
     shell's level (at most twice), as long as that stays compact (:func:`_compact`): a lesion in a darker
     zone of parenchyma (beam hardening by the ribs) sees the zone as its rim, and a 1.2 mL lesion became 14 mL.
     """
-    liver = lab >= LIVER
-    # The parenchyma around it: the liver in the region (it outweighs even a large lesion), else a soft-tissue shell.
+    if measured is None or abs(measured[1]) < 5.0:
+        return None
+    background, contrast = measured
     known = lab == TUMOUR  # tumour already drawn: neither parenchyma nor evidence for this click's extent
-    if liver.sum() > 1000:
-        ring = liver & ~known & (dist > 5)
-    else:
-        ring = (dist >= 15) & (dist <= 40) & (img > -100) & (img < 300)
-    if ring.sum() < 50:
-        return None
-    background = float(np.median(img[ring]))
-    contrast = float(np.median(img[dist <= 2.5])) - background
-    if abs(contrast) < 5.0:
-        return None
     shells = _Shells.around(img, allowed & ~known, dist)
     region = _threshold_region(img, background, contrast, shells, allowed, dist, sp, local)
     level = contrast
@@ -242,11 +262,12 @@ def _contrast_region(img: np.ndarray, lab: np.ndarray, allowed: np.ndarray, dist
     return region
 
 
-def _widened_to_edge(region: np.ndarray, grid: _LesionGrid, allowed: np.ndarray, sp: np.ndarray) -> np.ndarray:
+def _widened_to_edge(region: np.ndarray, grid: _LesionGrid, edge: Callable[[], np.ndarray | None],
+                     sp: np.ndarray) -> np.ndarray:
     """A faint ``region`` (under FAINT_HU; over ``grid``'s box at full resolution, spacing ``sp``) with the strongest
-    edge around the click (:func:`_edge_region`) taken in, where that edge's region holds EDGE_HOLDS of it, is
-    EDGE_WIDER times larger and compact (:func:`_compact`); ``region`` otherwise, and within EXTEND_MM of a drawn
-    lesion.
+    edge around the click (``edge()``, :meth:`_LesionGrid.edge_region`) taken in, where that edge's region holds
+    EDGE_HOLDS of it, is EDGE_WIDER times larger and compact (:func:`_compact`); ``region`` otherwise, and within
+    EXTEND_MM of a drawn lesion.
 
     An isodense lesion's threshold finds its most distinct part: held-out radct-1720's 57 mL lesion (-3 HU) showed a
     darker middle of 6.5k voxels (-6 HU to the liver beside it, Dice 0.47) inside a faint round edge, which the edge's
@@ -254,15 +275,15 @@ def _widened_to_edge(region: np.ndarray, grid: _LesionGrid, allowed: np.ndarray,
     edges holding 5-46 % of them (another structure's edge). Near a drawn lesion the click is about that lesion, whose
     edge would be the strongest: ircadb-17's click 5 mm from a 79 mL lesion sought it for nothing (~110 ms).
     """
-    if ((grid.lab == TUMOUR) & (grid.dist <= EXTEND_MM)).any():
+    if grid.drawn_near():
         return region
-    edge = grid.edge_region(allowed)
-    if edge is None:
+    found = edge()
+    if found is None:
         return region
     size = int(region.sum())
-    if (edge & region).sum() < EDGE_HOLDS * size or edge.sum() < EDGE_WIDER * size or not _compact(edge, sp):
+    if (found & region).sum() < EDGE_HOLDS * size or found.sum() < EDGE_WIDER * size or not _compact(found, sp):
         return region
-    return _fill_holes(region | edge)
+    return _fill_holes(region | found)
 
 
 def _contrast_to_liver(hu: np.ndarray, lab: np.ndarray, region: np.ndarray) -> float:
