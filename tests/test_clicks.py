@@ -686,6 +686,23 @@ def test_a_negative_click_turns_a_false_lesion_back_into_liver():
     assert not (lm.data == 2).any() and (lm.data[lesion] == 1).all()  # liver, not a hole
 
 
+@pytest.mark.parametrize("cores", [1, 2])
+def test_a_clicks_own_box_smoothing_runs_the_masks_half_on_a_second_core(cores, monkeypatch):
+    """A lesion clicked outside the model's liver has its box smoothed within soft tissue: the mask's smoothing runs on
+    the helper thread where there is a second core, bit for bit the smoothing done in turn."""
+    monkeypatch.setattr(common, "_cores", lambda: cores)
+    threads = []
+    thinned = common._gaussian_thinned
+    monkeypatch.setattr(common, "_gaussian_thinned", lambda *a: threads.append(threading.current_thread()) or thinned(*a))
+    rng = np.random.default_rng(4)
+    hu = rng.normal(60.0, 30.0, (40, 36, 20)).astype(np.float32)
+    within = hu > 40.0
+    sigma = 2.0 / np.array([0.74, 0.74, 1.0])
+    together = common._smooth(hu, sigma, within=within, truncate=3.0, alongside=True)
+    assert sorted(t is threading.main_thread() for t in threads) == [cores == 1, True]  # the mask's half, the CT's
+    np.testing.assert_array_equal(together, common._smooth(hu, sigma, within=within, truncate=3.0))
+
+
 def test_a_false_lesion_across_the_livers_edge_goes_back_to_liver_inside_its_outline_and_background_beyond():
     """What a negative click removes becomes liver within each slice's convex hull of the liver near it (within 30 mm
     of the lesion's box in-plane) and background outside it: checked voxel by voxel against Delaunay's point-in-hull

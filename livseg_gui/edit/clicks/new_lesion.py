@@ -185,7 +185,8 @@ class _LesionGrid:
             img = smoothing.over(hu, labels, on_grid(box, k))
         else:
             within = soft if soft is not None else lab >= LIVER
-            img = _smooth(means, SMOOTH_MM / sp, within=within, truncate=SMOOTH_TRUNCATE)
+            # A click's own box (a click outside the liver, or on merged slices): the mask's half on the second core.
+            img = _smooth(means, SMOOTH_MM / sp, within=within, truncate=SMOOTH_TRUNCATE, alongside=True)
         return cls(means, img, lab, allowed, _mm_from(img.shape, local, sp), sp, local, k)
 
     def full(self, mask: np.ndarray, shape) -> np.ndarray:
