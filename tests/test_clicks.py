@@ -969,7 +969,8 @@ def test_erosion_dilation_and_opening_by_a_ball_from_rows_are_scipys_bit_for_bit
                                      (1.0, 1.0, 2.5)])
 def test_the_likely_rims_ball_dilation_is_the_distance_maps_reach(spacing):
     """The extension's likely rim keeps voxels within PROB_RIM_MM of the drawn lesion by a ball dilation: the same
-    voxels as the distance map's, also at distances of exactly 5 mm (4 mm pixels by 3, 5 mm slices)."""
+    voxels as the distance map's, also at distances of exactly 5 mm (a 3-4-5 step on 1 mm pixels, one 5 mm or two
+    2.5 mm slices)."""
     sp = np.array(spacing)
     noise = ndimage.gaussian_filter(np.random.default_rng(8).normal(size=(48, 44, 30)), 2)
     mask = noise > np.percentile(noise, 80)  # blobs with bays, on the box's faces too
