@@ -259,8 +259,9 @@ def _liver_or_background(labels: np.ndarray, box, region: np.ndarray, spacing: n
     offset = np.array([b.start - q.start for b, q in zip(box, near)])
     out = np.full(region.shape, BACKGROUND, np.uint8)
     for k in np.flatnonzero(region.any(axis=(0, 1))):
-        x = np.flatnonzero(rows[:, k + offset[2]])
-        pts = np.concatenate([np.stack([x, first[x, k + offset[2]]], 1), np.stack([x, last[x, k + offset[2]]], 1)])
+        z = k + offset[2]
+        x = np.flatnonzero(rows[:, z])
+        pts = np.concatenate([np.stack([x, first[x, z]], 1), np.stack([x, last[x, z]], 1)])
         if len(pts) < 3 or np.linalg.matrix_rank(pts - pts[0]) < 2:
             continue
         hull = ConvexHull(pts).equations  # rows (a, b, c): a x + b y + c <= 0 inside

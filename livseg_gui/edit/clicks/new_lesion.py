@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache, partial
+from functools import cache, cached_property, partial
 
 import numpy as np
 from scipy import ndimage
@@ -125,7 +125,7 @@ def _lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabili
     # region under FAINT_HU, whose edge took ~100 of the click's ~275 ms on 1 mm slices (~220 ms so).
     edge = partial(grid.edge_region, allowed)
     faint = measured is None or abs(measured[1]) < 2 * CLEAR_HU
-    edge = _alongside(edge) if faint and not contrast_only and not grid.drawn_near() else cache(edge)
+    edge = _alongside(edge) if faint and not contrast_only and not grid.drawn_near else cache(edge)
     region = _contrast_region(grid.img, grid.lab, grid.allowed, grid.dist, grid.sp, grid.local, measured)
     if region is not None:
         region = grid.full(region, lab.shape) & allowed
@@ -193,8 +193,10 @@ class _LesionGrid:
         """``mask`` (on this grid) on the full-resolution grid of ``shape``."""
         return _full_grid(mask, np.array([self.k, self.k, 1]), shape)
 
+    @cached_property
     def drawn_near(self) -> bool:
-        """Whether a drawn lesion lies within EXTEND_MM of the click."""
+        """Whether a drawn lesion lies within EXTEND_MM of the click (asked before the edge is sought and again
+        before a faint region is widened to it: looked at once)."""
         return bool(((self.lab == TUMOUR) & (self.dist <= EXTEND_MM)).any())
 
     def edge_region(self, allowed: np.ndarray) -> np.ndarray | None:
@@ -276,7 +278,7 @@ def _widened_to_edge(region: np.ndarray, grid: _LesionGrid, edge: Callable[[], n
     edges holding 5-46 % of them (another structure's edge). Near a drawn lesion the click is about that lesion, whose
     edge would be the strongest: ircadb-17's click 5 mm from a 79 mL lesion sought it for nothing (~110 ms).
     """
-    if grid.drawn_near():
+    if grid.drawn_near:
         return region
     found = edge()
     if found is None:
