@@ -48,7 +48,7 @@ EDGE_REACH_MM = 45.0  # an isodense lesion's edge is sought this far from the cl
 # Its outline is walked from a ball of EDGE_INNER x the edge's radius against the liver beyond EDGE_OUTER x it. Where
 # the edge is faint the cut falls near the seeds' harmonic midpoint, 2ab / (a + b) in 3-D: 0.87 of the radius from a
 # ball of 0.6, which drew isodense lesions inside their edge (synthetic 12-16 mm spheres by ~1 mm, held-out
-# radct-1720's 57 mL lesion by ~4 mm: Dice 0.73); 0.97 from 0.7 (0.83).
+# radct-1720's 57 mL lesion by ~4 mm: Dice 0.73); 0.97 from 0.7 (Dice 0.83).
 EDGE_INNER, EDGE_OUTER = 0.7, 1.6
 SOFT_TISSUE_HU = (-20.0, 250.0)  # a lesion clicked outside the model's liver is sought within this range
 CLEAR_HU = 20.0  # a region of at least this contrast to the liver around it is a lesion of its own outline
