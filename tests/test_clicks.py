@@ -356,11 +356,11 @@ def test_a_click_in_a_lesions_halo_takes_the_halo_all_round_within_the_clicks_di
 
 def test_a_click_on_a_bright_part_of_a_dark_lesion_takes_that_part_and_no_halo_all_round():
     """A contrast-filled part inside a dark lesion, missed, is clicked: the lesion is extended to it, but the click is
-    not in a halo and says nothing of one, so the paler parenchyma around the lesion stays liver."""
+    not in a halo and says nothing of one, so a darker band of parenchyma around the lesion stays liver."""
     hu, labels, lesion = _liver_with_lesion(-30.0, radius_mm=14.0)
     g = _grid()
     r = np.sqrt((g[0] - 60) ** 2 + (g[1] - 70) ** 2 + (g[2] - 50) ** 2)
-    hu[(r > 14.0) & (r <= 18.0)] -= 15.0  # paler parenchyma all round (not the lesion's), HALO_HU past the liver's
+    hu[(r > 14.0) & (r <= 18.0)] -= 15.0  # darker parenchyma all round (not the lesion's), past HALO_HU
     part = (g[0] - 71) ** 2 + (g[1] - 70) ** 2 + (g[2] - 50) ** 2 <= 3.0**2  # a bright part at the lesion's edge
     hu[part] = 250.0
     labels[lesion & ~part] = 2  # the model drew the lesion but that part
@@ -369,7 +369,7 @@ def test_a_click_on_a_bright_part_of_a_dark_lesion_takes_that_part_and_no_halo_a
     assert change is not None and change.name == "click lesion + (extend)"
     tumour = lm.data == 2
     assert tumour[part & lesion].mean() > 0.9
-    far_side = (r > 14.5) & (r <= 17.0) & (g[0] < 52)  # the paler band across the lesion from the click
+    far_side = (r > 14.5) & (r <= 17.0) & (g[0] < 52)  # the darker band across the lesion from the click
     assert not tumour[far_side].any()
 
 
