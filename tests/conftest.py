@@ -31,6 +31,17 @@ def _isolated_user_dirs(tmp_path_factory, monkeypatch):
     yield
 
 
+@pytest.fixture(autouse=True)
+def _collect_garbage_after_each_test():
+    """Once a window has turned automatic collection off (``ui.workers.collect_garbage_in_gui_thread``), collect
+    between tests in the main thread, as the window's timer would: later tests run no event loop to drive it."""
+    yield
+    import gc
+
+    if not gc.isenabled():
+        gc.collect()
+
+
 @pytest.fixture(scope="session")
 def sample_volume():
     from livseg_gui.io import load_volume

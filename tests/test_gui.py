@@ -32,6 +32,31 @@ def window(qtbot, tmp_path, monkeypatch):
     yield win
 
 
+def test_garbage_is_collected_in_the_gui_thread_only(window, qtbot):
+    """With a window open, Python's automatic cycle collection is off and the GUI thread collects on a timer: a
+    collection in a background thread would destroy Qt objects there (a segfault in CI while a worker loaded DICOM)."""
+    import gc
+    import threading
+
+    assert not gc.isenabled()
+    freed_in = []
+
+    class Cycle:
+        def __init__(self):
+            self.me = self
+
+        def __del__(self):
+            freed_in.append(threading.current_thread())
+
+    Cycle()
+    churn = threading.Thread(target=lambda: [[] for _ in range(50 * gc.get_threshold()[0])])  # would collect there
+    churn.start()
+    churn.join()
+    assert not freed_in
+    qtbot.waitUntil(lambda: bool(freed_in), timeout=5000)
+    assert freed_in == [threading.main_thread()]
+
+
 def _open_sample(qtbot, win):
     with qtbot.waitSignal(win.sigLoaded, timeout=60_000):
         win.open_path(str(SAMPLE))

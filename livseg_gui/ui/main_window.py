@@ -29,7 +29,7 @@ from .menus import Menus
 from .panels import LesionPanel, OverlayPanel, ToolPanel
 from .slice_view import SliceView
 from .viewing import ViewActions
-from .workers import Worker
+from .workers import Worker, collect_garbage_in_gui_thread
 
 log = logging.getLogger("livseg.ui")
 
@@ -96,6 +96,7 @@ class MainWindow(FileActions, JobActions, EditActions, ViewActions, Menus, QtWid
 
     def __init__(self, recovery: RecoveryStore | None = None):
         super().__init__()
+        collect_garbage_in_gui_thread()  # before the autosave thread and any worker start
         self.document: Document | None = None
         self.worker: Worker | None = None
         self.smoothing_ahead = None  # (future, stop event) of EditActions.smooth_liver_ahead

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import traceback
 
+from pyqtgraph.util.garbage_collector import GarbageCollector
 from PySide6 import QtCore
 
 from ..errors import Cancelled, LivSegError
+
+_collector: GarbageCollector | None = None
+
+
+def collect_garbage_in_gui_thread() -> None:
+    """Turn Python's automatic cycle collection off and collect on a timer in the GUI thread instead (once per
+    process; called from the GUI thread before any background thread starts). Automatic collection runs in whichever
+    thread happens to allocate: in a Worker's thread it destroyed Qt objects of closed windows off the GUI thread and
+    crashed (a segfault while a DICOM folder loaded, in CI's GUI tests); the autosave and click threads allocate too.
+    pyqtgraph's GarbageCollector is the known remedy."""
+    global _collector
+    if _collector is None and gc.isenabled():
+        _collector = GarbageCollector(interval=1.0)
 
 
 class Worker(QtCore.QObject):
