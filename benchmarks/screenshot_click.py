@@ -82,4 +82,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from livseg_gui.ui.app import shutdown
+
+    shutdown(main())  # leave as the app does: interpreter finalisation can abort in Qt / pyqtgraph destructors
