@@ -28,6 +28,7 @@ from livseg_gui.edit.clicks.common import (
     _opened,
     _roi,
     _running,
+    _sphere_radius,
     _triangle_thinned,
 )
 from livseg_gui.edit.clicks.lesion import _continues_drawn
@@ -43,11 +44,6 @@ SHAPE = (160, 160, 50)
 
 def _grid():
     return np.indices(SHAPE).astype(np.float64) * np.array(SP)[:, None, None, None]
-
-
-def _radius_mm(mask: np.ndarray) -> float:
-    """The radius of a sphere of ``mask``'s volume (on SP's grid)."""
-    return float((mask.sum() * np.prod(SP) * 3 / (4 * np.pi)) ** (1 / 3))
 
 
 def _liver_with_lesion(contrast: float, radius_mm: float = 12.0, noise: float = 8.0, seed: int = 0):
@@ -213,7 +209,7 @@ def test_one_click_finds_an_isodense_lesion_by_its_enhancing_rim():
     # Out to the rim, not inside it: Dice 0.95, a sphere of the same volume 11.6 mm. Walked from a ball of 0.6 of
     # the edge's radius (stop 32): 0.85-0.87, 10.8-11.0 mm.
     assert change is not None and Overlap.of(lm.data == 2, lesion).dice >= 0.92
-    assert _radius_mm(lm.data == 2) == pytest.approx(12.0, abs=0.6)
+    assert _sphere_radius((lm.data == 2).sum(), SP) == pytest.approx(12.0, abs=0.6)
 
 
 def test_a_click_in_featureless_liver_adds_no_lesion():
@@ -248,7 +244,7 @@ def test_one_click_takes_an_isodense_lesion_with_a_faint_darker_middle_out_to_it
     # The middle alone: Dice 0.12-0.15; widened to the edge around it, 0.96 (a sphere of the same volume 16.0 mm).
     # Walked from a ball of 0.6 of the edge's radius (stop 32): 0.89-0.90, 14.9-15.0 mm.
     assert Overlap.of(lm.data == 2, lesion).dice >= 0.93
-    assert _radius_mm(lm.data == 2) == pytest.approx(16.0, abs=0.6)
+    assert _sphere_radius((lm.data == 2).sum(), SP) == pytest.approx(16.0, abs=0.6)
 
 
 @pytest.mark.parametrize("cores", [1, 2])

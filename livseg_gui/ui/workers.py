@@ -1,4 +1,5 @@
-"""Background work (loading, segmentation) in QThreads; results come back as signals."""
+"""Background work (loading, segmentation) in QThreads; results come back as signals. Garbage is collected in the
+GUI thread only while they run (:func:`collect_garbage_in_gui_thread`)."""
 
 from __future__ import annotations
 

@@ -187,7 +187,8 @@ def _halo(hu: np.ndarray, lab: np.ndarray, lesion: np.ndarray, sp: np.ndarray, d
     thin = tuple(slice(None, None, k) for k in step)
     img = _gaussian_thinned(hu[near], HALO_SMOOTH_MM / sp, step)
     click = (np.asarray(at) - [s.start for s in near]) // step
-    if np.all(click >= 0) and np.all(click < img.shape) and (img[tuple(click)] - background) * np.sign(contrast) <= -HALO_HU:
+    seen = bool(np.all(click >= 0) and np.all(click < img.shape))
+    if seen and (img[tuple(click)] - background) * np.sign(contrast) <= -HALO_HU:  # the click shows the other sign
         return None
     rim = (lab_near[thin] == LIVER) & ((img - background) * np.sign(contrast) >= HALO_HU)
     rim &= ndimage.distance_transform_edt(~lesion[near][thin], sampling=sp * step) <= d
