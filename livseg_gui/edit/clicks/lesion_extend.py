@@ -25,7 +25,7 @@ from .common import (
     _sub_box,
     _thinned_walk,
 )
-from .new_lesion import CLEAR_HU
+from .new_lesion import CLEAR_HU, SOFT_TISSUE_HU
 from .thick_slices import _on_thick_slices
 
 PROB_EXTEND = 0.5  # an extension also takes the tumour net's voxels at least this likely, in a rim this wide (mm)
@@ -34,6 +34,8 @@ HALO_HU = 10.0  # an extension takes a clear lesion's rim within the click's dis
 HALO_SMOOTH_MM = 2.0  # after smoothing this wide; around lesions of at least HALO_MIN_ML only
 HALO_MIN_ML = 5.0
 HALO_GRID_VOXELS = 250_000  # the halo is sought on an in-plane grid thinned to about this many voxels
+NOTCH_ENCLOSED = 0.5  # a lesion-like part outside the liver is the lesion's where this much of it lies in its hull
+NOTCH_MARGIN_MM = 10.0  # ... of the part within this margin around the hull
 
 
 def _convex_hull(mask: np.ndarray, sp: np.ndarray, tolerance_mm: float = 0.0) -> np.ndarray:
@@ -42,8 +44,12 @@ def _convex_hull(mask: np.ndarray, sp: np.ndarray, tolerance_mm: float = 0.0) ->
 
     Row by row: a row of the grid along y meets the hull in one span, which each facet bounds from one side, so the
     facets are tested once per row, not once per voxel (a 79 mL lesion's hull on 1 mm slices: ~40 -> ~8 ms)."""
+    around = bounding_box(mask, margin=1)  # the erosion within the mask's box (~15 ms less in a click's wide box)
+    if around is None:
+        return mask
+    edge = mask[around] & ~ndimage.binary_erosion(mask[around])
     try:
-        hull = ConvexHull(np.argwhere(mask & ~ndimage.binary_erosion(mask)) * sp)
+        hull = ConvexHull((np.argwhere(edge) + [s.start for s in around]) * sp)
     except (QhullError, ValueError):
         return mask
     lo = np.maximum(np.floor(hull.min_bound / sp).astype(int), 0)
@@ -84,7 +90,8 @@ def _extend_lesion(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabili
     out to its convex hull within the liver. With the tumour net's ``probability`` (a
     :class:`~livseg_gui.segment.confidence.TumourProbability`), its likely rim around the lesion is added where
     the CT agrees (:func:`_likely_rim`). A lesion of clear contrast also gains its halo within the click's distance
-    (:func:`_halo`). With either, the box is the wider one the lesion was found in.
+    (:func:`_halo`), and the parts of its hull the liver model left out that look like it (:func:`_notch`). Where
+    a lesion shows clear contrast, or with the probability, the box is the wider one the lesion was found in.
     """
     sp = np.asarray(spacing, float)
     ijk = np.round(np.asarray(voxel, float)).astype(int)
@@ -136,7 +143,7 @@ def _extend_lesion(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabili
     region |= _convex_hull(region | lesion_box, sp, 0.5 * sp.min()) & (lab == LIVER)
     background, contrast = _lesion_contrast(hu[wide], labels[wide], lesion)
     halo = _halo(hu[wide], labels[wide], lesion, sp, d, background, contrast, ijk - [s.start for s in wide])
-    if probability is None and halo is None:
+    if probability is None and abs(contrast) < CLEAR_HU:  # no halo (None) nor notch (below) either
         return box, region
     region = _in_box(box, region, wide)
     local = ijk - [s.start for s in wide]
@@ -145,6 +152,7 @@ def _extend_lesion(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabili
                               local)
     if halo is not None:
         region |= halo & _component_at(halo | lesion | region, local, sp)
+    region |= _notch(hu[wide], labels[wide], region | lesion, background, contrast, sp)
     return wide, region
 
 
@@ -157,6 +165,41 @@ def _lesion_contrast(hu: np.ndarray, lab: np.ndarray, lesion: np.ndarray) -> tup
         return float("nan"), 0.0
     background = float(np.median(parenchyma))
     return background, float(np.median(hu[lesion])) - background
+
+
+def _notch(hu: np.ndarray, lab: np.ndarray, grown: np.ndarray, background: float, contrast: float,
+           sp: np.ndarray) -> np.ndarray:
+    """The background voxels of a clear lesion's convex hull (``grown``: the lesion and what a click adds to it, over
+    the box of ``hu``) that look like the lesion, where the liver model left a notch in it: tissue on soft tissue's
+    HU (SOFT_TISSUE_HU) that shows the lesion's sign by HALO_HU from the parenchyma's ``background`` after
+    HALO_SMOOTH_MM smoothing, in parts lying mostly (NOTCH_ENCLOSED) within the hull. A part that runs on out of the
+    hull is another organ beside the lesion.
+
+    ircadb-17's 86 mL lesion lies at the dome; the F17 run's liver left out 14k of its 97k voxels, its ~35 HU core
+    among them, which an extension within the liver cannot reach. There, bounded by the lesion and the lung, such
+    parts lie 78-100 % within the lesion's hull: its first two clicks take 7.6k and 2.9k voxels of them, 44 not the
+    lesion's (4 -> 2 clicks to Dice 0.80). Beside the 79 mL lesion, which the model's liver left out whole, the dark
+    tissue within the hull was one part of 411k voxels, 4 % of it within the hull: the hull alone took 10.1k voxels
+    there, 7.3k of them not the lesion's; the rule takes 170 (156 the lesion's). It costs ~40-90 ms around those
+    lesions on 1 mm slices; on the halo's thinned grid ~35-70 ms less, but ~1 % fewer voxels, enough to move the
+    simulated user's second click on the 86 mL lesion elsewhere (3 clicks).
+    """
+    out = np.zeros_like(grown)
+    if abs(contrast) < CLEAR_HU or (sub := bounding_box(grown, margin=np.ceil(NOTCH_MARGIN_MM / sp).astype(int))) is None:
+        return out
+    hull = _convex_hull(grown[sub], sp, 0.5 * sp.min())  # within the lesion's box, so within ``sub``
+    outside = lab[sub] == BACKGROUND
+    if not (hull & outside).any():
+        return out
+    img = _gaussian(hu[sub].astype(np.float32), HALO_SMOOTH_MM / sp)
+    lo, hi = SOFT_TISSUE_HU
+    like = outside & (img >= lo) & (img <= hi) & ((img - background) * np.sign(contrast) >= HALO_HU)
+    parts, n = ndimage.label(like)
+    within = np.bincount(parts[hull], minlength=n + 1)
+    enclosed = within >= NOTCH_ENCLOSED * np.bincount(parts.ravel(), minlength=n + 1)
+    enclosed[0] = False
+    out[sub] = enclosed[parts] & hull
+    return out
 
 
 def _halo(hu: np.ndarray, lab: np.ndarray, lesion: np.ndarray, sp: np.ndarray, d: float, background: float,
