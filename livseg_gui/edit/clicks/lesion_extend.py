@@ -167,6 +167,12 @@ def _lesion_contrast(hu: np.ndarray, lab: np.ndarray, lesion: np.ndarray) -> tup
     return background, float(np.median(hu[lesion])) - background
 
 
+def _toward_lesion(img, background: float, contrast: float):
+    """How far ``img`` (HU) lies from the parenchyma's ``background`` toward a lesion of ``contrast``: darker for a
+    dark lesion, brighter for a bright one (negative: the other way)."""
+    return (img - background) * np.sign(contrast)
+
+
 def _notch(hu: np.ndarray, lab: np.ndarray, grown: np.ndarray, background: float, contrast: float,
            sp: np.ndarray) -> np.ndarray:
     """The background voxels of a clear lesion's convex hull (``grown``: the lesion and what a click adds to it, over
@@ -185,15 +191,16 @@ def _notch(hu: np.ndarray, lab: np.ndarray, grown: np.ndarray, background: float
     simulated user's second click on the 86 mL lesion elsewhere (3 clicks).
     """
     out = np.zeros_like(grown)
-    if abs(contrast) < CLEAR_HU or (sub := bounding_box(grown, margin=np.ceil(NOTCH_MARGIN_MM / sp).astype(int))) is None:
+    if abs(contrast) < CLEAR_HU:
         return out
+    sub = bounding_box(grown, margin=np.ceil(NOTCH_MARGIN_MM / sp).astype(int))  # grown holds the lesion: not empty
     hull = _convex_hull(grown[sub], sp, 0.5 * sp.min())  # within the lesion's box, so within ``sub``
     outside = lab[sub] == BACKGROUND
     if not (hull & outside).any():
         return out
     img = _gaussian(hu[sub].astype(np.float32), HALO_SMOOTH_MM / sp)
     lo, hi = SOFT_TISSUE_HU
-    like = outside & (img >= lo) & (img <= hi) & ((img - background) * np.sign(contrast) >= HALO_HU)
+    like = outside & (img >= lo) & (img <= hi) & (_toward_lesion(img, background, contrast) >= HALO_HU)
     parts, n = ndimage.label(like)
     within = np.bincount(parts[hull], minlength=n + 1)
     enclosed = within >= NOTCH_ENCLOSED * np.bincount(parts.ravel(), minlength=n + 1)
@@ -231,9 +238,9 @@ def _halo(hu: np.ndarray, lab: np.ndarray, lesion: np.ndarray, sp: np.ndarray, d
     img = _gaussian_thinned(hu[near], HALO_SMOOTH_MM / sp, step)
     click = (np.asarray(at) - [s.start for s in near]) // step
     seen = bool(np.all(click >= 0) and np.all(click < img.shape))
-    if seen and (img[tuple(click)] - background) * np.sign(contrast) <= -HALO_HU:  # the click shows the other sign
+    if seen and _toward_lesion(img[tuple(click)], background, contrast) <= -HALO_HU:  # it shows the other sign
         return None
-    rim = (lab_near[thin] == LIVER) & ((img - background) * np.sign(contrast) >= HALO_HU)
+    rim = (lab_near[thin] == LIVER) & (_toward_lesion(img, background, contrast) >= HALO_HU)
     rim &= ndimage.distance_transform_edt(~lesion[near][thin], sampling=sp * step) <= d
     out = np.zeros_like(lesion)
     out[near] = _full_grid(rim, step, lab_near.shape) & (lab_near == LIVER)
@@ -266,7 +273,7 @@ def _likely_rim(hu: np.ndarray, lab: np.ndarray, probability, box, drawn: np.nda
     hu_sub, drawn_sub = hu[near][sub], drawn[near][sub]
     if not drawn_sub.any():
         return np.zeros_like(drawn)
-    rim[sub] &= (_gaussian(hu_sub.astype(np.float32), 1.0 / sp) - background) * np.sign(contrast) >= 0.5 * abs(contrast)
+    rim[sub] &= _toward_lesion(_gaussian(hu_sub.astype(np.float32), 1.0 / sp), background, contrast) >= 0.5 * abs(contrast)
     # Within PROB_RIM_MM of the drawn voxels: their dilation by that ball, the same voxels as a distance map's
     # (the same squared distances; ~35 -> ~18 ms around an 85 mL lesion on 1 mm slices).
     rim[sub] &= _dilated(drawn_sub, PROB_RIM_MM, sp)
