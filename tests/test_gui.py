@@ -230,14 +230,14 @@ def test_segment_in_a_worker_shows_overlays_and_lesions(qtbot, window, monkeypat
     labels = window.document.labels.data
     assert (labels >= 1).sum() > 10_000
     assert max(progress) == 1000
-    # The liver is smoothed for lesion clicks in the background meanwhile, all of it.
-    from livseg_gui.edit.clicks import liver_smoothing_of
+    # The liver, and the soft tissue around it, are smoothed for lesion clicks in the background meanwhile, all of it.
+    from livseg_gui.edit.clicks import liver_smoothing_of, soft_tissue_smoothing_of
 
     qtbot.waitUntil(lambda: window.smoothing_ahead is not None, timeout=5_000)
     window.smoothing_ahead[0].result(timeout=120)
     vol = window.document.volume
-    kept = liver_smoothing_of(vol.array, vol.spacing)
-    assert kept.kept()[labels[:: kept.k, :: kept.k] >= 1].all()
+    for kept in (liver_smoothing_of(vol.array, vol.spacing), soft_tissue_smoothing_of(vol.array, vol.spacing)):
+        assert kept.kept()[labels[:: kept.k, :: kept.k] >= 1].all()
     assert window.act_undo.text() == "Undo segment"
     # Re-running after an edit asks first; "No" keeps the edit.
     from livseg_gui.edit import tools

@@ -70,10 +70,10 @@ class EditActions:
                         self._click_planned, self._click_failed, "Segmenting at the click...")
 
     def smooth_liver_ahead(self) -> None:
-        """Smooth the CT within the liver in a thread as lesion clicks will look at it, so even the first click
-        finds that done (``workflow.smooth_liver_in_background``): half a second after the labels last changed (a
-        segmentation, a loaded mask, a stroke, a click), only what is not done yet or what the change reached. A run
-        for earlier labels stops."""
+        """Smooth the CT within the liver (and, once, within soft tissue) in a thread as lesion clicks will look at
+        it, so even the first click finds that done (``workflow.smooth_liver_in_background``): half a second after the
+        labels last changed (a segmentation, a loaded mask, a stroke, a click), only what is not done yet or what the
+        change reached. A run for earlier labels stops."""
         self.stop_smoothing_ahead()
         if self.document is not None and self.document.has_labels:
             self.smoothing_ahead = smooth_liver_in_background(self.document.volume, self.document.labels.data)

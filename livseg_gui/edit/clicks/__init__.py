@@ -2,7 +2,7 @@
 
 Modules: :mod:`.lesion` (a lesion click, positive or negative), :mod:`.new_lesion` (a new lesion's region),
 :mod:`.lesion_extend` (a drawn lesion extended to a click), :mod:`.thick_slices` (thin slices merged for those two),
-:mod:`.liver_smoothing` (the CT smoothed within the liver, kept between lesion clicks), :mod:`.liver` (liver
+:mod:`.liver_smoothing` (the CT smoothed within the liver or soft tissue, kept between lesion clicks), :mod:`.liver` (liver
 clicks) and :mod:`.common` (what they share: the planned edit, distances, smoothing, walks).
 
 Each click is planned without touching the label map (:class:`ClickEdit`, so a worker can plan it) and
@@ -39,13 +39,14 @@ from .common import ClickEdit, check_voxel
 from .lesion import LEARNED_FIRST, learned_lesion_region, lesion_click, plan_lesion_click
 from .lesion_extend import extend_lesion
 from .liver import grow_along_edges, leak_along_edges, liver_click, plan_liver_click
-from .liver_smoothing import LiverSmoothing, liver_smoothing_of
+from .liver_smoothing import LiverSmoothing, SoftTissueSmoothing, liver_smoothing_of, soft_tissue_smoothing_of
 from .new_lesion import lesion_region
 
 __all__ = [
     "LEARNED_FIRST",
     "ClickEdit",
     "LiverSmoothing",
+    "SoftTissueSmoothing",
     "check_voxel",
     "extend_lesion",
     "grow_along_edges",
@@ -57,4 +58,5 @@ __all__ = [
     "liver_smoothing_of",
     "plan_lesion_click",
     "plan_liver_click",
+    "soft_tissue_smoothing_of",
 ]

@@ -25,7 +25,8 @@ from .common import (
     _sub_box,
     _thinned_walk,
 )
-from .new_lesion import CLEAR_HU, SOFT_TISSUE_HU
+from .liver_smoothing import SOFT_TISSUE_HU
+from .new_lesion import CLEAR_HU
 from .thick_slices import _on_thick_slices
 
 PROB_EXTEND = 0.5  # an extension also takes the tumour net's voxels at least this likely, in a rim this wide (mm)

@@ -35,12 +35,15 @@ from .common import (
 from .liver_smoothing import (
     SMOOTH_MM,
     SMOOTH_TRUNCATE,
+    SOFT_TISSUE_HU,
     LiverSmoothing,
+    SoftTissueSmoothing,
     aligned,
     block_means,
     grid_step,
     liver_smoothing_of,
     on_grid,
+    soft_tissue_smoothing_of,
 )
 from .thick_slices import _on_thick_slices, _slice_block
 
@@ -50,7 +53,6 @@ EDGE_REACH_MM = 45.0  # an isodense lesion's edge is sought this far from the cl
 # ball of 0.6, which drew isodense lesions inside their edge (synthetic 12-16 mm spheres by ~1 mm, held-out
 # radct-1720's 57 mL lesion by ~4 mm: Dice 0.73); 0.97 from 0.7 (Dice 0.83).
 EDGE_INNER, EDGE_OUTER = 0.7, 1.6
-SOFT_TISSUE_HU = (-20.0, 250.0)  # a lesion clicked outside the model's liver is sought within this range
 CLEAR_HU = 20.0  # a region of at least this contrast to the liver around it is a lesion of its own outline
 SURELY_FAINT_HU = 15.0  # a threshold's region under this stays under CLEAR_HU once snapped (see _lesion_region)
 FAINT_HU = 10.0  # a region under this is an isodense lesion's most distinct part: its edge, where it shows, bounds it
@@ -89,22 +91,26 @@ def lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabilit
     """(box, mask) of the lesion under a positive click; mask may be empty (:func:`_lesion_region`, on slices of at
     least LESION_SLICE_MM: :class:`_ThickSlices`). With ``contrast_only``, None where the click shows no contrast, or
     only a region surely fainter than CLEAR_HU. :class:`~.common.Deferred` where ``defer_if`` says so."""
-    # The liver's smoothing is kept between clicks on the CT itself; merged slices are merged anew for each click
-    # (aligned to its slice), so each such click smooths its own box (a throwaway LiverSmoothing cost ~100 ms more).
-    kept = liver_smoothing_of(hu, spacing) if _slice_block(np.asarray(spacing, float)) == 1 else None
-    tool = partial(_lesion_region, contrast_only=contrast_only, smoothing=kept, defer_if=defer_if)
+    # The liver's and soft tissue's smoothings are kept between clicks on the CT itself; merged slices are merged anew
+    # for each click (aligned to its slice), so each such click smooths its own box (a throwaway LiverSmoothing cost
+    # ~100 ms more).
+    kept = _slice_block(np.asarray(spacing, float)) == 1
+    tool = partial(_lesion_region, contrast_only=contrast_only, defer_if=defer_if,
+                   smoothing=liver_smoothing_of(hu, spacing) if kept else None,
+                   soft_smoothing=soft_tissue_smoothing_of(hu, spacing) if kept else None)
     return _on_thick_slices(tool, hu, labels, spacing, voxel, probability)
 
 
 def _lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probability=None, contrast_only: bool = False,
-                   smoothing: LiverSmoothing | None = None,
+                   smoothing: LiverSmoothing | None = None, soft_smoothing: SoftTissueSmoothing | None = None,
                    defer_if: Callable | None = None) -> tuple[tuple, np.ndarray] | Deferred | None:
     """(box, mask) of the lesion under a positive click; mask may be empty; with ``contrast_only``, None where the
     click shows no contrast, or only a region surely fainter than CLEAR_HU (the edge and the tumour net's probability
-    are not looked at). ``smoothing`` is ``hu``'s :class:`LiverSmoothing` (None: the box is smoothed for this click
-    alone). Where ``defer_if(hu, labels, spacing, voxel, box, region, contrast)`` holds for the contrast's region before
-    its outline is snapped to edges (``contrast()``: its HU to the liver, :func:`_contrast_to_liver`), the snap and what
-    follows it are left until asked for (a :class:`~.common.Deferred`).
+    are not looked at). ``smoothing`` and ``soft_smoothing`` are ``hu``'s :class:`LiverSmoothing` and
+    :class:`SoftTissueSmoothing` (None: the box is smoothed for this click alone). Where ``defer_if(hu, labels,
+    spacing, voxel, box, region, contrast)`` holds for the contrast's region before its outline is snapped to edges
+    (``contrast()``: its HU to the liver, :func:`_contrast_to_liver`), the snap and what follows it are left until
+    asked for (a :class:`~.common.Deferred`).
 
     The image decides first: the lesion's contrast to the liver around it (:func:`_contrast_region`), its
     outline then moved onto the nearest edges by a random walker (:func:`_snap_to_edges`); where the click
@@ -120,7 +126,7 @@ def _lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabili
     box = aligned(_roi(voxel, LESION_ROI_MM, sp, hu.shape), grid_step(sp))
     local = np.round(np.asarray(voxel, float)).astype(int) - [s.start for s in box]
     lab = labels[box]
-    grid = _LesionGrid.of(hu, labels, box, local, sp, smoothing)
+    grid = _LesionGrid.of(hu, labels, box, local, sp, smoothing, soft_smoothing)
     allowed = grid.allowed if grid.k == 1 else _where_lesion_may_lie(lab, hu[box], local, sp)[0]
     measured = _click_contrast(grid.img, grid.lab, grid.dist)
     # The strongest edge around the click bounds a faint region (_widened_to_edge) and stands in for a missing one.
@@ -179,18 +185,20 @@ class _LesionGrid:
 
     @classmethod
     def of(cls, hu: np.ndarray, labels: np.ndarray, box: tuple, local: np.ndarray, sp: np.ndarray,
-           smoothing: LiverSmoothing | None) -> _LesionGrid:
+           smoothing: LiverSmoothing | None, soft_smoothing: SoftTissueSmoothing | None = None) -> _LesionGrid:
         """The grid of the click at ``local`` in ``box`` (aligned to the grid) of the CT ``hu``; smoothed within the
-        liver by ``smoothing`` (None: over the box alone), or within soft tissue (:func:`_where_lesion_may_lie`)."""
+        liver by ``smoothing``, or within soft tissue (:func:`_where_lesion_may_lie`) by ``soft_smoothing`` (None:
+        over the box alone)."""
         k = grid_step(sp)
         means = block_means(hu, box, k)
         lab, local, sp = _c_ordered(labels[box][::k, ::k]), np.asarray(local) // [k, k, 1], sp * [k, k, 1]
         allowed, soft = _where_lesion_may_lie(lab, means, local, sp)
-        if soft is None and smoothing is not None:
-            img = smoothing.over(hu, labels, on_grid(box, k))
+        kept = smoothing if soft is None else soft_smoothing
+        if kept is not None:
+            img = kept.over(hu, labels, on_grid(box, k))
         else:
             within = soft if soft is not None else lab >= LIVER
-            # A click's own box (a click outside the liver, or on merged slices): the mask's half on the second core.
+            # A click's own box (on merged slices): the mask's half on the second core.
             img = _smooth(means, SMOOTH_MM / sp, within=within, truncate=SMOOTH_TRUNCATE, alongside=True)
         return cls(means, img, lab, allowed, _mm_from(img.shape, local, sp), sp, local, k)
 
