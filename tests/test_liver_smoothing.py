@@ -187,6 +187,7 @@ def test_a_click_on_a_lesion_the_livers_model_left_out_smooths_nothing_once_the_
         if ahead:
             soft_tissue_smoothing_of(ct, sp).ahead(ct, labels)
             monkeypatch.setattr(new_lesion, "_smooth", lambda *a, **k: pytest.fail("smoothed at the click"))
+            monkeypatch.setattr(SoftTissueSmoothing, "_fill", lambda *a: pytest.fail("smoothed at the click"))
         edit = plan_lesion_click(labels, ct, sp, click, positive=True)
         region = np.zeros(shape, bool)
         region[edit.box] = edit.region
