@@ -131,8 +131,8 @@ class LiverSmoothing:
         full = tuple(slice(s.start * self.k, s.stop * self.k, self.k) for s in box[:2]) + (box[2],)
         return (labels[full] >= LIVER).view(np.uint8) + np.uint8(_NOT_LIVER)  # _LIVER is _NOT_LIVER + 1
 
-    def _fill(self, hu: np.ndarray, part: tuple[slice, ...], liver_around: np.ndarray, around: tuple[slice, ...],
-              alongside: bool = False) -> None:
+    def _fill(self, hu: np.ndarray, part: tuple[slice, ...], liver_around: np.ndarray | None,
+              around: tuple[slice, ...], alongside: bool = False) -> None:
         """Compute the values over ``part`` with the liver ``liver_around`` (over ``around``, which holds ``part``
         and the kernel's reach beyond it; None: within WITHIN_HU), outside the lock: a click need not wait for
         another's. ``alongside``: as :func:`~.common._smooth`'s."""
@@ -223,7 +223,7 @@ def soft_tissue_smoothing_of(hu: np.ndarray, spacing) -> SoftTissueSmoothing:
     return _kept(SoftTissueSmoothing, hu, spacing)
 
 
-def _kept(kind: type[LiverSmoothing], hu: np.ndarray, spacing):
+def _kept(kind: type[LiverSmoothing], hu: np.ndarray, spacing) -> LiverSmoothing:
     key = (kind.__name__, id(hu), *np.round(np.asarray(spacing, float), 6))
     with _KEPT_LOCK:
         found = _KEPT.get(key)
