@@ -106,9 +106,10 @@ def test_smoothing_ahead_leaves_a_click_nothing_to_compute_and_stops_when_asked(
     np.testing.assert_array_equal(s.over(hu, labels, box), _whole(hu, labels, s))
 
 
-def test_clicks_while_the_smoothing_runs_ahead_get_the_right_values():
+@pytest.mark.parametrize("kind", [LiverSmoothing, SoftTissueSmoothing])
+def test_clicks_while_the_smoothing_runs_ahead_get_the_right_values(kind):
     hu, labels = _ct()
-    s = LiverSmoothing(hu.shape, (0.6, 0.6, 1.0))
+    s = kind(hu.shape, (0.6, 0.6, 1.0))
     whole = _whole(hu, labels, s)
     ahead = threading.Thread(target=s.ahead, args=(hu, labels))
     ahead.start()
