@@ -25,7 +25,7 @@ from .common import (
     _sub_box,
     _thinned_walk,
 )
-from .liver_smoothing import SOFT_TISSUE_HU
+from .liver_smoothing import SOFT_TISSUE_HU, within_hu
 from .new_lesion import CLEAR_HU
 from .thick_slices import _on_thick_slices
 
@@ -200,8 +200,7 @@ def _notch(hu: np.ndarray, lab: np.ndarray, grown: np.ndarray, background: float
     if not (hull & outside).any():
         return out
     img = _gaussian(hu[sub].astype(np.float32), HALO_SMOOTH_MM / sp)
-    lo, hi = SOFT_TISSUE_HU
-    like = outside & (img >= lo) & (img <= hi) & (_toward_lesion(img, background, contrast) >= HALO_HU)
+    like = outside & within_hu(img, SOFT_TISSUE_HU) & (_toward_lesion(img, background, contrast) >= HALO_HU)
     parts, n = ndimage.label(like)
     within = np.bincount(parts[hull], minlength=n + 1)
     enclosed = within >= NOTCH_ENCLOSED * np.bincount(parts.ravel(), minlength=n + 1)

@@ -22,6 +22,11 @@ AHEAD_VOXELS = 2_000_000  # the smoothing ahead of clicks goes this many voxels 
 _NOT_LIVER, _LIVER, _DONE = 1, 2, 4  # a voxel's state: the liver its neighbours were smoothed with (0: none yet), done
 
 
+def within_hu(img, hu_range: tuple[float, float]):
+    """Where ``img`` (HU: an array or a number) lies within ``hu_range``, both ends included."""
+    return (img >= hu_range[0]) & (img <= hu_range[1])
+
+
 def grid_step(spacing) -> int:
     """The in-plane step of a lesion click's grid: pixels under 0.7 mm are looked at in 2 x 2 blocks (a quarter of
     the voxels; the 2 mm smoothing leaves nothing finer to see)."""
@@ -140,7 +145,7 @@ class LiverSmoothing:
         full = tuple(slice(s.start * self.k, s.stop * self.k) for s in src[:2]) + (src[2],)
         means = block_means(hu, full, self.k)
         if liver_around is None:
-            liver, within = None, (means >= self.WITHIN_HU[0]) & (means <= self.WITHIN_HU[1])
+            liver, within = None, within_hu(means, self.WITHIN_HU)
         else:
             liver = liver_around[tuple(slice(s.start - a.start, s.stop - a.start) for s, a in zip(src, around))]
             within = liver == _LIVER

@@ -44,6 +44,7 @@ from .liver_smoothing import (
     liver_smoothing_of,
     on_grid,
     soft_tissue_smoothing_of,
+    within_hu,
 )
 from .thick_slices import _on_thick_slices, _slice_block
 
@@ -76,13 +77,12 @@ def _where_lesion_may_lie(lab: np.ndarray, hu: np.ndarray, local: np.ndarray,
     has_liver = liver.sum() > 1000
     if has_liver and near[tuple(local)]:
         return near, None
-    lo, hi = SOFT_TISSUE_HU
     tissue = float(np.median(hu[_roi(local, 2.0, sp, hu.shape)]))
-    if not lo <= tissue <= hi:
+    if not within_hu(tissue, SOFT_TISSUE_HU):
         return np.zeros_like(near), None
     if has_liver and not liver[_roi(local, 20.0, sp, lab.shape)].any():
         return near, None
-    soft = (hu >= lo) & (hu <= hi)
+    soft = within_hu(hu, SOFT_TISSUE_HU)
     return soft, soft
 
 
@@ -185,7 +185,7 @@ class _LesionGrid:
 
     @classmethod
     def of(cls, hu: np.ndarray, labels: np.ndarray, box: tuple, local: np.ndarray, sp: np.ndarray,
-           smoothing: LiverSmoothing | None, soft_smoothing: SoftTissueSmoothing | None = None) -> _LesionGrid:
+           smoothing: LiverSmoothing | None, soft_smoothing: SoftTissueSmoothing | None) -> _LesionGrid:
         """The grid of the click at ``local`` in ``box`` (aligned to the grid) of the CT ``hu``; smoothed within the
         liver by ``smoothing``, or within soft tissue (:func:`_where_lesion_may_lie`) by ``soft_smoothing`` (None:
         over the box alone)."""
