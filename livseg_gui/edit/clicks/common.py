@@ -85,14 +85,16 @@ def _smooth(hu: np.ndarray, sigma, within: np.ndarray | None = None, truncate: f
 
 
 def _gaussian(img: np.ndarray, sigma, truncate: float = 4.0, thin=(slice(None),) * 3) -> np.ndarray:
-    """``ndimage.gaussian_filter(img, sigma, truncate=truncate)[thin]``, bit for bit, with each axis thinned as soon
-    as it is filtered: the later axes filter a k-th (k-squared-th) of the voxels."""
+    """``ndimage.gaussian_filter(img.astype(np.float32), sigma, truncate=truncate)[thin]``, bit for bit, with each
+    axis thinned as soon as it is filtered: the later axes filter a k-th (k-squared-th) of the voxels. The CT is read
+    as it is (scipy filters every line in float64 either way): a copy in float32 first cost a 1 mm edge walk's
+    smoothing ~7 of its ~28 ms."""
     sigma = np.broadcast_to(np.asarray(sigma, float), (img.ndim,))
     for axis in range(img.ndim):
         if sigma[axis] > 1e-15:  # as gaussian_filter: an axis of no width is left as it is
-            img = ndimage.gaussian_filter1d(img, sigma[axis], axis=axis, truncate=truncate)
+            img = ndimage.gaussian_filter1d(img, sigma[axis], axis=axis, truncate=truncate, output=np.float32)
         img = img[(slice(None),) * axis + (thin[axis],)]
-    return img
+    return img.astype(np.float32, copy=False)
 
 
 def _gaussian_thinned(img: np.ndarray, sigma, step, truncate: float = 4.0) -> np.ndarray:
@@ -393,7 +395,7 @@ def _thinned_walk(hu: np.ndarray, seeds_on: Callable, at: np.ndarray, sp: np.nda
     ssp = sp * step
     thin = (slice(None, None, k), slice(None, None, k), slice(None))
     sigma = np.maximum(1.0, ssp / 2) if blur_slices else np.where(step > 1, np.maximum(1.0, ssp / 2), 1.0)
-    img = _gaussian(hu.astype(np.float32), sigma / sp, thin=thin)
+    img = _gaussian(hu, sigma / sp, thin=thin)
     at = np.minimum(np.asarray(at) // step, np.array(img.shape) - 1)
     seeds = seeds_on(thin, ssp, at)
     seeds[tuple(at)] = 1

@@ -199,7 +199,7 @@ def _notch(hu: np.ndarray, lab: np.ndarray, grown: np.ndarray, background: float
     outside = lab[sub] == BACKGROUND
     if not (hull & outside).any():
         return out
-    img = _gaussian(hu[sub].astype(np.float32), HALO_SMOOTH_MM / sp)
+    img = _gaussian(hu[sub], HALO_SMOOTH_MM / sp)
     like = outside & within_hu(img, SOFT_TISSUE_HU) & (_toward_lesion(img, background, contrast) >= HALO_HU)
     parts, n = ndimage.label(like)
     within = np.bincount(parts[hull], minlength=n + 1)
@@ -273,7 +273,7 @@ def _likely_rim(hu: np.ndarray, lab: np.ndarray, probability, box, drawn: np.nda
     hu_sub, drawn_sub = hu[near][sub], drawn[near][sub]
     if not drawn_sub.any():
         return np.zeros_like(drawn)
-    rim[sub] &= _toward_lesion(_gaussian(hu_sub.astype(np.float32), 1.0 / sp), background, contrast) >= 0.5 * abs(contrast)
+    rim[sub] &= _toward_lesion(_gaussian(hu_sub, 1.0 / sp), background, contrast) >= 0.5 * abs(contrast)
     # Within PROB_RIM_MM of the drawn voxels: their dilation by that ball, the same voxels as a distance map's
     # (the same squared distances; ~35 -> ~18 ms around an 85 mL lesion on 1 mm slices).
     rim[sub] &= _dilated(drawn_sub, PROB_RIM_MM, sp)
