@@ -89,10 +89,11 @@ def random_walk(img: np.ndarray, domain: np.ndarray, seeds: np.ndarray, spacing,
         for (axis, step), w, column in zip(_NEIGHBOURS, rows, (0, 1, 2, 4, 5, 6)):
             neighbour = free + step * strides[axis]
             columns[:, column], values[:, column] = index[neighbour], -w
-            rhs += np.where(label_one[neighbour], -w, np.float32(0))
+            rhs += np.where(label_one[neighbour], w, np.float32(0))
         kept = columns >= 0  # the links to other unseeded voxels, and the diagonal
         indptr = np.zeros(free.size + 1, np.int32)
         np.cumsum(kept.sum(axis=1), out=indptr[1:])
         a = sparse.csr_matrix((values[kept], columns[kept], indptr), shape=(free.size, free.size))
-        out[free], _ = cg(a, -rhs, M=sparse.diags(1.0 / a.diagonal()), rtol=rtol, maxiter=1000)
+        x, _ = cg(a, rhs, M=sparse.diags(1.0 / a.diagonal()), rtol=rtol, maxiter=1000)
+        out[free] = x
     return out.reshape(padded)[_INNER].copy()
