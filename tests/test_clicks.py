@@ -507,6 +507,17 @@ def test_smoothing_thinned_axis_by_axis_is_the_gaussian_then_thinned_bit_for_bit
     assert np.array_equal(_gaussian(img, sigma, thin=thin), ndimage.gaussian_filter(img, sigma)[thin])
 
 
+@pytest.mark.parametrize("sigma", [(2.0, 2.0, 1.0), (0.0, 0.0, 0.0)])
+def test_smoothing_reads_the_ct_as_it_is_and_gives_float32_bit_for_bit(sigma):
+    """The CT in its own int16 and (Fortran) order, not copied to float32 first: the same values as the float32 copy's
+    smoothing, in float32 (also where no axis is smoothed)."""
+    ct = np.asfortranarray(np.random.default_rng(1).normal(60, 40, (64, 52, 17)).round().astype(np.int16))
+    thin = (slice(None, None, 4), slice(None, None, 4), slice(None))
+    out = _gaussian(ct[3:61, 2:50, 1:16], sigma, thin=thin)
+    assert out.dtype == np.float32
+    assert np.array_equal(out, ndimage.gaussian_filter(ct[3:61, 2:50, 1:16].astype(np.float32), sigma)[thin])
+
+
 @pytest.mark.parametrize("shape", [(61, 47, 19), (60, 46, 1)])
 def test_the_triangle_at_kept_voxels_is_the_triangle_filter_then_thinned(shape):
     img = np.random.default_rng(1).normal(100, 20, shape).astype(np.float32)
