@@ -78,8 +78,8 @@ def test_a_change_far_from_a_box_costs_it_nothing_and_one_near_it_only_its_surro
     s = LiverSmoothing(hu.shape, (0.8, 0.8, 2.5))
     computed = []
     fill = LiverSmoothing._fill
-    monkeypatch.setattr(LiverSmoothing, "_fill", lambda self, h, part, *liver: (
-        computed.append(int(np.prod([p.stop - p.start for p in part]))), fill(self, h, part, *liver)))
+    monkeypatch.setattr(LiverSmoothing, "_fill", lambda self, h, part, *liver, **how: (
+        computed.append(int(np.prod([p.stop - p.start for p in part]))), fill(self, h, part, *liver, **how)))
     box = (slice(20, 70), slice(20, 70), slice(5, 30))
     s.over(hu, labels, box)
     assert sum(computed) == 50 * 50 * 25
@@ -101,7 +101,7 @@ def test_smoothing_ahead_leaves_a_click_nothing_to_compute_and_stops_when_asked(
     s.ahead(hu, labels)
     labels[:, :, 30:] = 0  # a mask loaded since: smoothed ahead again, what it changed is computed afresh
     s.ahead(hu, labels)
-    monkeypatch.setattr(LiverSmoothing, "_fill", lambda *a: pytest.fail("computed again"))
+    monkeypatch.setattr(LiverSmoothing, "_fill", lambda *a, **k: pytest.fail("computed again"))
     box = (slice(0, SHAPE[0]), slice(0, SHAPE[1]), slice(0, SHAPE[2]))
     np.testing.assert_array_equal(s.over(hu, labels, box), _whole(hu, labels, s))
 
@@ -131,7 +131,7 @@ def test_soft_tissues_smoothing_is_the_whole_volumes_and_no_edit_makes_it_comput
         box = _box(rng, s.k)
         np.testing.assert_array_equal(s.over(hu, labels, box), whole[box])
     s.ahead(hu, labels)
-    monkeypatch.setattr(SoftTissueSmoothing, "_fill", lambda *a: pytest.fail("computed again"))
+    monkeypatch.setattr(SoftTissueSmoothing, "_fill", lambda *a, **k: pytest.fail("computed again"))
     labels[:] = 0  # the liver gone: the soft tissue is the CT's own
     box = (slice(0, s.shape[0]), slice(0, s.shape[1]), slice(0, SHAPE[2]))
     np.testing.assert_array_equal(s.over(hu, labels, box), whole)
@@ -188,7 +188,7 @@ def test_a_click_on_a_lesion_the_livers_model_left_out_smooths_nothing_once_the_
         if ahead:
             soft_tissue_smoothing_of(ct, sp).ahead(ct, labels)
             monkeypatch.setattr(new_lesion, "_smooth", lambda *a, **k: pytest.fail("smoothed at the click"))
-            monkeypatch.setattr(SoftTissueSmoothing, "_fill", lambda *a: pytest.fail("smoothed at the click"))
+            monkeypatch.setattr(SoftTissueSmoothing, "_fill", lambda *a, **k: pytest.fail("smoothed at the click"))
         edit = plan_lesion_click(labels, ct, sp, click, positive=True)
         region = np.zeros(shape, bool)
         region[edit.box] = edit.region

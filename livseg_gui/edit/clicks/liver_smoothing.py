@@ -22,7 +22,7 @@ AHEAD_VOXELS = 2_000_000  # the smoothing ahead of clicks goes this many voxels 
 _NOT_LIVER, _LIVER, _DONE = 1, 2, 4  # a voxel's state: the liver its neighbours were smoothed with (0: none yet), done
 
 
-def within_hu(img, hu_range: tuple[float, float]):
+def within_hu(img: np.ndarray | float, hu_range: tuple[float, float]) -> np.ndarray | bool:
     """Where ``img`` (HU: an array or a number) lies within ``hu_range``, both ends included."""
     return (img >= hu_range[0]) & (img <= hu_range[1])
 
@@ -96,7 +96,7 @@ class LiverSmoothing:
                 if not todo.any():
                     return self._values[box].astype(np.float32, order="C")  # as the click's other arrays
             for part in _cover(todo, [s.start for s in box], self.reach):
-                self._fill(hu, part, liver, window, True)  # for a click: the mask's half on the second core
+                self._fill(hu, part, liver, window, alongside=True)  # for a click: the mask's half on the second core
 
     def ahead(self, hu: np.ndarray, labels: np.ndarray, cancelled: Callable[[], bool] = lambda: False) -> None:
         """Smooth ahead of clicks: every box a lesion click on the liver of ``labels`` may look at (the liver and
@@ -229,6 +229,7 @@ def soft_tissue_smoothing_of(hu: np.ndarray, spacing) -> SoftTissueSmoothing:
 
 
 def _kept(kind: type[LiverSmoothing], hu: np.ndarray, spacing) -> LiverSmoothing:
+    """The ``kind`` of smoothing of the CT ``hu`` at ``spacing``: one per CT, dropped when ``hu`` is."""
     key = (kind.__name__, id(hu), *np.round(np.asarray(spacing, float), 6))
     with _KEPT_LOCK:
         found = _KEPT.get(key)
