@@ -437,7 +437,7 @@ def test_a_click_beside_a_drawn_lesion_extends_it_on_a_second_core_where_there_i
     # With the helper still busy (an earlier click's extension that was not asked for), at once in this thread.
     release = threading.Event()
     busy = common._helper().submit(release.wait)
-    monkeypatch.setattr(common, "_last_started", busy)
+    monkeypatch.setitem(common._last_started, common.CLICK_HELPER, busy)
     threads.clear()
     try:
         lesion_click(LabelMap(labels.copy()), hu, SP, click, positive=True)
@@ -1156,3 +1156,31 @@ def test_an_extension_takes_the_lesions_core_the_models_liver_left_out_but_no_or
         assert Overlap.of(tumour, lesion).dice >= 0.82  # before: 0.77
     else:  # the core runs on into the organ: neither is taken
         assert not tumour[channel].any()
+
+
+@pytest.mark.parametrize("cores", [1, 2])
+def test_an_extensions_halo_and_notch_smoothing_run_beside_the_rest_where_there_is_a_second_core(cores, monkeypatch):
+    """The halo (beside the likely rim) and the notch's smoothing (beside the lesion's hull) are computed on the part
+    helper's thread where there is a second core, on this thread where there is not: the same voxels either way. A
+    lesion whose box holds no background has no notch, and nothing is smoothed for one."""
+    monkeypatch.setattr(common, "_cores", lambda: cores)
+    threads = {"halo": [], "smoothing": []}
+    halo, gaussian = lesion_extend._halo, lesion_extend._gaussian
+    monkeypatch.setattr(lesion_extend, "_halo", lambda *a: threads["halo"].append(threading.current_thread().name) or halo(*a))
+    monkeypatch.setattr(lesion_extend, "_gaussian",
+                        lambda *a, **k: threads["smoothing"].append(threading.current_thread().name) or gaussian(*a, **k))
+    here = threading.current_thread().name
+    beside = common.PART_HELPER if cores == 2 else here
+
+    hu, labels, lesion, liver, channel = _lesion_at_the_edge_with_a_notch(-800.0)
+    tumour = _extended(hu, labels, _voxel((84, 70, 50))) == 2
+    assert tumour[lesion & channel].mean() > 0.9  # the notch was taken
+    assert [t.startswith(beside) for t in threads["halo"] + threads["smoothing"]] == [True, True]
+    monkeypatch.setattr(common, "_cores", lambda: 1)
+    assert np.array_equal(_extended(hu, labels, _voxel((84, 70, 50))) == 2, tumour)
+
+    monkeypatch.setattr(common, "_cores", lambda: cores)
+    threads = {"halo": [], "smoothing": []}
+    hu, labels, lesion, r = _lesion_with_halo()
+    assert (_extended(hu, labels, _voxel((74.75, 70, 50)))[(r > 11.5) & (r <= 14.0)] == 2).mean() > 0.85
+    assert [t.startswith(beside) for t in threads["halo"]] == [True] and threads["smoothing"] == []

@@ -355,18 +355,25 @@ class ClickEdit:
         return lm.apply(self.name, box, new, click=self.click)
 
 
-def _alongside(fn: Callable[[], T]) -> Callable[[], T]:
-    """``fn``'s result when asked for. Where this process has a second core, ``fn`` starts at once in a helper thread
-    (and runs to its end even if never asked for); with one core, or while the helper still runs an earlier click's
-    unasked ``fn`` (queued behind it, the result would come later), it is computed when asked for."""
-    global _last_started
-    if _cores() < 2 or (_last_started is not None and not _last_started.done()):
+CLICK_HELPER = "livseg-click"  # the thread that computes what a click may need alongside it
+# ... and the one that computes, alongside the click helper's own work, a part of it that the rest does not wait on:
+# the click's thread has most often found what it sought by then and waits for that work, so its core is free.
+PART_HELPER = "livseg-click-part"
+
+
+def _alongside(fn: Callable[[], T], helper: str = CLICK_HELPER) -> Callable[[], T]:
+    """``fn``'s result when asked for. Where this process has a second core, ``fn`` starts at once in the ``helper``
+    thread (and runs to its end even if never asked for); with one core, or while that thread still runs something
+    it was given earlier that was not asked for (queued behind it, the result would come later), it is computed
+    when asked for."""
+    last = _last_started.get(helper)
+    if _cores() < 2 or (last is not None and not last.done()):
         return cache(fn)
-    _last_started = _helper().submit(fn)
-    return _last_started.result
+    _last_started[helper] = _helper(helper).submit(fn)
+    return _last_started[helper].result
 
 
-_last_started: Future | None = None  # what the helper thread was last given
+_last_started: dict[str, Future] = {}  # what each helper thread was last given
 
 
 @cache
@@ -377,9 +384,9 @@ def _cores() -> int:
 
 
 @cache
-def _helper() -> ThreadPoolExecutor:
-    """The one thread that computes what a click may need alongside it (:func:`_alongside`)."""
-    return ThreadPoolExecutor(1, thread_name_prefix="livseg-click")
+def _helper(name: str = CLICK_HELPER) -> ThreadPoolExecutor:
+    """The one thread of that name that computes what a click may need alongside it (:func:`_alongside`)."""
+    return ThreadPoolExecutor(1, thread_name_prefix=name)
 
 
 def _thinned_walk(hu: np.ndarray, seeds_on: Callable, at: np.ndarray, sp: np.ndarray, within: np.ndarray | None = None,
