@@ -1,6 +1,6 @@
 """What the click tools share: the planned edit (:class:`ClickEdit`), boxes and distances in mm, smoothing,
-masks' components, hulls and holes, the lesion tools' random walk on a thinned grid, and the helper thread that
-computes what a click may need on a second core (:func:`_alongside`)."""
+masks' components, hulls and holes, the lesion tools' random walk on a thinned grid, and the helper threads that
+compute what a click may need on a second core (:func:`_alongside`)."""
 
 from __future__ import annotations
 
