@@ -358,7 +358,7 @@ class ClickEdit:
 CLICK_HELPER = "livseg-click"  # the thread that computes what a click may need alongside it
 # ... and the one that computes, alongside the click helper's own work, a part of it that the rest does not wait on:
 # the click's thread has most often found what it sought by then and waits for that work, so its core is free.
-PART_HELPER = "livseg-click-part"
+PART_HELPER = "livseg-part"  # not a prefix of the other's name, nor it of this one
 
 
 def _alongside(fn: Callable[[], T], helper: str = CLICK_HELPER) -> Callable[[], T]:
