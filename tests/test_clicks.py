@@ -275,6 +275,65 @@ def test_a_faint_clicks_edge_is_sought_on_a_second_core_meanwhile_and_a_clear_on
     assert threads == []
 
 
+def test_a_faint_clicks_edge_search_starts_before_its_contrast_is_measured(monkeypatch):
+    """The edge's search (the slowest part of a faint click) starts as soon as the click's grid is smoothed, where an
+    estimate from an eighth of the parenchyma says the click may be faint; a clear lesion's click measures its
+    contrast and seeks no edge. The estimate is within a HU of the measure either side of 2 x CLEAR_HU."""
+    order = []
+    alongside, measure = new_lesion._alongside, new_lesion._click_contrast
+    monkeypatch.setattr(new_lesion, "_alongside", lambda fn: order.append("edge") or alongside(fn))
+    monkeypatch.setattr(new_lesion, "_click_contrast", lambda *a: order.append("contrast") or measure(*a))
+    hu, labels, lesion, _ = _isodense_lesion_with_darker_middle(0)
+    lm = LabelMap(labels.copy())
+    lesion_click(lm, hu, SP, _voxel((60, 70, 50)), positive=True)
+    assert order == ["edge", "contrast"] and Overlap.of(lm.data == 2, lesion).dice >= 0.85
+    order.clear()
+    hu, labels, lesion = _liver_with_lesion(-60.0)
+    lm = LabelMap(labels.copy())
+    lesion_click(lm, hu, SP, _voxel((60, 70, 50)), positive=True)
+    assert order == ["contrast"] and Overlap.of(lm.data == 2, lesion).dice >= 0.85
+
+    local = np.round(_voxel((60, 70, 50))).astype(int)
+    dist = common._mm_from(hu.shape, local, SP)
+    every = (slice(None, None, 2),) * 3
+    assert new_lesion._parenchyma(hu[every], labels[every], dist[every], least=1000 // 8) == pytest.approx(
+        new_lesion._parenchyma(hu, labels, dist), abs=1.0)
+    for contrast in (-36.0, -48.0):  # measured at the click: -34.3 and -46.3 HU
+        hu, labels, _ = _liver_with_lesion(contrast)
+        faint = abs(new_lesion._click_contrast(hu, labels, dist)[1]) < 2 * new_lesion.CLEAR_HU
+        assert new_lesion._may_be_faint(hu, labels, local, np.array(SP)) == faint == (contrast == -36.0)
+
+
+@pytest.mark.parametrize("cores", [1, 2])
+def test_a_faint_click_off_the_liver_beside_a_drawn_lesion_seeks_its_edge_meanwhile(cores, monkeypatch):
+    """Beside a drawn lesion the second core extends that lesion, but only from a click on liver: a faint click on
+    the lesion's part the model's liver left out (which gets no extension) starts its edge's search at once, as a
+    click away from any lesion does; one on liver does not. The same voxels with one core or two."""
+    monkeypatch.setattr(common, "_cores", lambda: cores)
+    order = []
+    alongside, measure = new_lesion._alongside, new_lesion._click_contrast
+    monkeypatch.setattr(new_lesion, "_alongside", lambda fn: order.append("edge") or alongside(fn))
+    monkeypatch.setattr(new_lesion, "_click_contrast", lambda *a: order.append("contrast") or measure(*a))
+    hu, labels, lesion = _liver_with_lesion(-25.0)
+    g = _grid()
+    labels[lesion & (g[0] < 62)] = 2
+    off_liver = labels.copy()
+    off_liver[lesion & (g[0] >= 66)] = 0
+    results = {}
+    for name, lab in (("off", off_liver), ("on", labels)):
+        order.clear()
+        lm = LabelMap(lab.copy())
+        lesion_click(lm, hu, SP, _voxel((70, 70, 50)), positive=True)
+        results[name] = lm.data
+        assert order[0] == ("edge" if name == "off" else "contrast") and order.count("edge") == (name == "off")
+    common._helper().submit(lambda: None).result()
+    monkeypatch.setattr(common, "_cores", lambda: 1)
+    for name, lab in (("off", off_liver), ("on", labels)):
+        lm = LabelMap(lab.copy())
+        lesion_click(lm, hu, SP, _voxel((70, 70, 50)), positive=True)
+        assert np.array_equal(lm.data, results[name])
+
+
 def test_a_faint_region_near_a_drawn_lesion_is_not_widened_to_an_edge(monkeypatch):
     hu, labels, lesion, r = _isodense_lesion_with_darker_middle(0)
     g = _grid()

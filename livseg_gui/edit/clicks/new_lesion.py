@@ -59,6 +59,7 @@ SURELY_FAINT_HU = 15.0  # a threshold's region under this stays under CLEAR_HU o
 FAINT_HU = 10.0  # a region under this is an isodense lesion's most distinct part: its edge, where it shows, bounds it
 EDGE_HOLDS = 0.8  # ... when the edge's region holds this much of the faint region and is EDGE_WIDER times its size
 EDGE_WIDER = 1.2
+FAINT_MARGIN_HU = 2.0  # _may_be_faint's estimate of a click's contrast, against 0.25 HU off at most on the benchmark
 
 
 def _where_lesion_may_lie(lab: np.ndarray, hu: np.ndarray, local: np.ndarray,
@@ -128,15 +129,25 @@ def _lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabili
     lab = labels[box]
     grid = _LesionGrid.of(hu, labels, box, local, sp, smoothing, soft_smoothing)
     allowed = grid.allowed if grid.k == 1 else _where_lesion_may_lie(lab, hu[box], local, sp)[0]
-    measured = _click_contrast(grid.img, grid.lab, grid.dist)
     # The strongest edge around the click bounds a faint region (_widened_to_edge) and stands in for a missing one.
-    # Where the click shows under 2 x CLEAR_HU and no drawn lesion is near (whose extension the second core computes),
-    # it is sought on the second core while the contrast's region is; elsewhere only when asked for. A faint region's
-    # click may show more than the region: radct-1720's isodense lesion's darker middle, -22 HU at the click, gave a
-    # region under FAINT_HU, whose edge took ~100 of the click's ~275 ms on 1 mm slices (~220 ms so).
+    # Where the click shows under 2 x CLEAR_HU, it is sought on the second core while the contrast's region is, unless
+    # the second core extends a drawn lesion near the click (a click on liver: :func:`.lesion_extend.extend_lesion`);
+    # elsewhere only when asked for. A faint region's click may show more than the region: radct-1720's isodense
+    # lesion's darker middle, -22 HU at the click, gave a region under FAINT_HU, whose edge took ~100 of the click's
+    # ~275 ms on 1 mm slices (~220 ms so). Beside a drawn lesion, off the liver, the edge is what a click gets where
+    # no contrast's region is found (ircadb-17's lesion's rim, which its liver left out: ~50 of ~250 ms at 1 mm).
     edge = partial(grid.edge_region, allowed)
-    faint = measured is None or abs(measured[1]) < 2 * CLEAR_HU
-    edge = _alongside(edge) if faint and not contrast_only and not grid.drawn_near else cache(edge)
+    # That edge is then the click's slowest part: it starts before the click's contrast is measured (the distances
+    # over the box and the parenchyma's median: ~35 ms on 1 mm slices) where an estimate says the click may be faint
+    # (_may_be_faint); elsewhere once it is measured.
+    may_seek = not contrast_only and not (grid.drawn_near and lab[tuple(local)] == LIVER)
+    early = may_seek and _may_be_faint(grid.img, grid.lab, grid.local, grid.sp)
+    if early:
+        edge = _alongside(edge)
+    measured = _click_contrast(grid.img, grid.lab, grid.dist)
+    if not early:
+        faint = measured is None or abs(measured[1]) < 2 * CLEAR_HU
+        edge = _alongside(edge) if faint and may_seek else cache(edge)
     region = _contrast_region(grid.img, grid.lab, grid.allowed, grid.dist, grid.sp, grid.local, measured)
     if region is not None:
         region = grid.full(region, lab.shape) & allowed
@@ -178,7 +189,6 @@ class _LesionGrid:
     img: np.ndarray
     lab: np.ndarray
     allowed: np.ndarray
-    dist: np.ndarray
     sp: np.ndarray
     local: np.ndarray
     k: int
@@ -200,7 +210,12 @@ class _LesionGrid:
             within = soft if soft is not None else lab >= LIVER
             # A click's own box (on merged slices): the mask's half on the second core.
             img = _smooth(means, SMOOTH_MM / sp, within=within, truncate=SMOOTH_TRUNCATE, alongside=True)
-        return cls(means, img, lab, allowed, _mm_from(img.shape, local, sp), sp, local, k)
+        return cls(means, img, lab, allowed, sp, local, k)
+
+    @cached_property
+    def dist(self) -> np.ndarray:
+        """mm from the click, over the grid (~16 ms on 1 mm slices: asked for after the edge may have started)."""
+        return _mm_from(self.img.shape, self.local, self.sp)
 
     def full(self, mask: np.ndarray, shape) -> np.ndarray:
         """``mask`` (on this grid) on the full-resolution grid of ``shape``."""
@@ -209,8 +224,10 @@ class _LesionGrid:
     @cached_property
     def drawn_near(self) -> bool:
         """Whether a drawn lesion lies within EXTEND_MM of the click (asked before the edge is sought and again
-        before a faint region is widened to it: looked at once)."""
-        return bool(((self.lab == TUMOUR) & (self.dist <= EXTEND_MM)).any())
+        before a faint region is widened to it: looked at once; within EXTEND_MM's box, before :attr:`dist`)."""
+        near = _roi(self.local, EXTEND_MM, self.sp, self.lab.shape)
+        drawn = self.lab[near] == TUMOUR
+        return bool(drawn.any() and (drawn & (_mm_from(drawn.shape, self.local - [s.start for s in near], self.sp) <= EXTEND_MM)).any())
 
     def edge_region(self, allowed: np.ndarray) -> np.ndarray | None:
         """The strongest edge's region around the click (:func:`_edge_region`), at full resolution within ``allowed``
@@ -221,17 +238,42 @@ class _LesionGrid:
 
 def _click_contrast(img: np.ndarray, lab: np.ndarray, dist: np.ndarray) -> tuple[float, float] | None:
     """(the parenchyma's median HU around a click, the median of the click's neighbourhood (2.5 mm) less it) on a
-    lesion click's grid (``dist``: mm from the click); None where under 50 voxels of parenchyma show. The parenchyma
-    is the liver in the box (it outweighs even a large lesion; drawn tumour left out), else a soft-tissue shell."""
+    lesion click's grid (``dist``: mm from the click); None where under 50 voxels of parenchyma show
+    (:func:`_parenchyma`)."""
+    background = _parenchyma(img, lab, dist)
+    if background is None:
+        return None
+    return background, float(np.median(img[dist <= 2.5])) - background
+
+
+def _parenchyma(img: np.ndarray, lab: np.ndarray, dist: np.ndarray, least: int = 1000) -> float | None:
+    """The parenchyma's median HU around a click (``dist``: mm from it), or None where under ``least`` / 20 voxels
+    of it show: the liver beyond 5 mm where the grid holds more than ``least`` voxels of liver (it outweighs even a
+    large lesion; drawn tumour left out), else a soft-tissue shell."""
     liver = lab >= LIVER
-    if liver.sum() > 1000:
+    if liver.sum() > least:
         ring = liver & (lab != TUMOUR) & (dist > 5)
     else:
         ring = (dist >= 15) & (dist <= 40) & (img > -100) & (img < 300)
-    if ring.sum() < 50:
+    if ring.sum() < least // 20:
         return None
-    background = float(np.median(img[ring]))
-    return background, float(np.median(img[dist <= 2.5])) - background
+    return float(np.median(img[ring]))
+
+
+def _may_be_faint(img: np.ndarray, lab: np.ndarray, local: np.ndarray, sp: np.ndarray) -> bool:
+    """Whether the click at ``local`` may show under 2 x CLEAR_HU (:func:`_click_contrast`), told before the click's
+    distances over the grid are computed: the parenchyma's median from every second voxel along each axis (an eighth
+    of them), with FAINT_MARGIN_HU to spare, and the click's neighbourhood in full. Only when to start the edge's
+    search hangs on it, never the region."""
+    every = tuple(slice(None, None, 2) for _ in img.shape)
+    offsets = np.ogrid[tuple(slice(0, n, 2) for n in img.shape)]
+    background = _parenchyma(img[every], lab[every], np.sqrt(sum(((o - c) * s) ** 2 for o, c, s in zip(offsets, local, sp))),
+                             least=1000 // 8)
+    if background is None:
+        return True
+    near = _roi(local, 2.5, sp, img.shape)
+    hood = img[near][_mm_from(img[near].shape, local - [s.start for s in near], sp) <= 2.5]
+    return abs(float(np.median(hood)) - background) < 2 * CLEAR_HU + FAINT_MARGIN_HU
 
 
 def _contrast_region(img: np.ndarray, lab: np.ndarray, allowed: np.ndarray, dist: np.ndarray, sp: np.ndarray,
