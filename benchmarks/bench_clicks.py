@@ -48,6 +48,7 @@ from scipy import ndimage
 
 from livseg_gui.edit import LabelMap
 from livseg_gui.measure.metrics import Overlap
+from livseg_gui.memory import prefer_small_pages
 from livseg_gui.segment import Cascade
 from livseg_gui.segment.models import Models, load_click_net
 from livseg_gui.train.datasets import find_cases, load_case
@@ -195,6 +196,7 @@ def main() -> None:
     ap.add_argument("--scratch", action="store_true",
                     help="start from the true labels with the lesions taken back to liver (classical tools only)")
     args = ap.parse_args()
+    prefer_small_pages()  # as `livseg` does (the window's process): see livseg_gui/memory.py
     global VERBOSE
     VERBOSE = args.verbose
     names = args.cases.split(",")

@@ -11,6 +11,7 @@ from pathlib import Path
 from . import __version__
 from .errors import InputError, LivSegError, UsageError
 from .logs import configure_logging
+from .memory import prefer_small_pages
 
 log = logging.getLogger("livseg")
 
@@ -108,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(args.debug)
+    prefer_small_pages()  # numpy's huge pages cost a 1 mm click ~100 ms of page faults: see memory.py
     try:
         if args.selftest:
             from .selftest import run_selftest
