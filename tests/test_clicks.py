@@ -42,6 +42,15 @@ SP = (0.8, 0.8, 2.0)
 SHAPE = (160, 160, 50)
 
 
+@pytest.fixture(autouse=True)
+def _helpers_idle_after():
+    """Each test leaves the click helpers idle: a search started ahead that no one asked for would still run into the
+    next test, whose own parts would then be computed in turn (:func:`~livseg_gui.edit.clicks.common._alongside`)."""
+    yield
+    for started in list(common._last_started.values()):
+        started.result()
+
+
 def _grid():
     return np.indices(SHAPE).astype(np.float64) * np.array(SP)[:, None, None, None]
 

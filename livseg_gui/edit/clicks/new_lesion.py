@@ -135,12 +135,13 @@ def _lesion_region(hu: np.ndarray, labels: np.ndarray, spacing, voxel, probabili
     # elsewhere only when asked for. A faint region's click may show more than the region: radct-1720's isodense
     # lesion's darker middle, -22 HU at the click, gave a region under FAINT_HU, whose edge took ~100 of the click's
     # ~275 ms on 1 mm slices (~220 ms so). Beside a drawn lesion, off the liver, the edge is what a click gets where
-    # no contrast's region is found (ircadb-17's lesion's rim, which its liver left out: ~50 of ~250 ms at 1 mm).
+    # no contrast's region is found (ircadb-17's lesion's rim, which its liver left out: ~50 of ~250 ms at 1 mm). On
+    # a drawn lesion (a negative click's outline of it, :func:`.lesion._trim_to_outline`) it is sought only if asked.
     edge = partial(grid.edge_region, allowed)
     # That edge is then the click's slowest part: it starts before the click's contrast is measured (the distances
     # over the box and the parenchyma's median: ~35 ms on 1 mm slices) where an estimate says the click may be faint
     # (_may_be_faint); elsewhere once it is measured.
-    may_seek = not contrast_only and not (grid.drawn_near and lab[tuple(local)] == LIVER)
+    may_seek = not contrast_only and not (grid.drawn_near and lab[tuple(local)] >= LIVER)  # off the liver: no extension
     early = may_seek and _may_be_faint(grid.img, grid.lab, grid.local, grid.sp)
     if early:
         edge = _alongside(edge)
