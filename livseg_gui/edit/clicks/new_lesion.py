@@ -267,9 +267,8 @@ def _may_be_faint(img: np.ndarray, lab: np.ndarray, local: np.ndarray, sp: np.nd
     of them), with FAINT_MARGIN_HU to spare, and the click's neighbourhood in full. Only when to start the edge's
     search hangs on it, never the region."""
     every = tuple(slice(None, None, 2) for _ in img.shape)
-    offsets = np.ogrid[tuple(slice(0, n, 2) for n in img.shape)]
-    background = _parenchyma(img[every], lab[every], np.sqrt(sum(((o - c) * s) ** 2 for o, c, s in zip(offsets, local, sp))),
-                             least=1000 // 8)
+    thinned = img[every]  # its voxel i is the grid's 2i: the click lies at local / 2 there, spacing 2 sp
+    background = _parenchyma(thinned, lab[every], _mm_from(thinned.shape, np.asarray(local) / 2, sp * 2), least=1000 // 8)
     if background is None:
         return True
     near = _roi(local, 2.5, sp, img.shape)
