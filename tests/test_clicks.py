@@ -782,6 +782,30 @@ def test_a_negative_click_trims_what_a_positive_click_overgrew_and_keeps_its_les
     assert lm.clicks() == [Click((1, 2, 3), "tumour", True)]
 
 
+@pytest.mark.parametrize("rim_mm", [2.0, 4.0])
+def test_a_negative_click_in_a_rim_a_positive_click_overdrew_takes_the_rim_not_the_lesion_beneath(rim_mm):
+    """On a lesion an earlier positive click made, a negative click in the rim it overdrew seeds no deeper than it lies:
+    what it removes is that rim's, and the lesion stays whole (a 3 mm seed reached into the lesion: 73-91 % right)."""
+    from livseg_gui.edit.labelmap import Click
+    from livseg_gui.io.volume import Volume
+    from livseg_gui.workflow import apply_click
+
+    hu, labels, lesion = _liver_with_lesion(-20.0)
+    g = _grid()
+    drawn = ((g[0] - 60) ** 2 + (g[1] - 70) ** 2 + (g[2] - 50) ** 2 <= (12.0 + rim_mm) ** 2) & (labels == 1)
+    grown = labels.copy()
+    grown[drawn] = 2
+    vol = Volume.__new__(Volume)  # the click tools read only the CT and its spacing
+    vol.array, vol.affine = hu, np.diag([*SP, 1.0])
+    lm = LabelMap(labels.copy())
+    positive = Click(tuple(int(round(v)) for v in _voxel((60, 70, 50))), "tumour", True)
+    lm.apply("click lesion +", tuple(slice(0, n) for n in SHAPE), grown, click=positive)
+    apply_click(lm, vol, _voxel((60 + 12.0 + rim_mm / 2 + 0.4, 70, 50)), "tumour", positive=False)  # within the rim
+    removed = drawn & (lm.data != 2)
+    assert removed.sum() > 50
+    assert (removed & ~lesion).sum() >= 0.95 * removed.sum() and (lm.data == 2)[lesion].mean() > 0.995
+
+
 def test_a_negative_click_turns_a_false_lesion_back_into_liver():
     hu, labels, lesion = _liver_with_lesion(-35.0)
     labels[lesion] = 2
