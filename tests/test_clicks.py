@@ -803,7 +803,7 @@ def test_a_negative_click_in_a_rim_a_positive_click_overdrew_takes_the_rim_not_t
     apply_click(lm, vol, _voxel((60 + 12.0 + rim_mm / 2 + 0.4, 70, 50)), "tumour", positive=False)  # within the rim
     removed = drawn & (lm.data != 2)
     assert removed.sum() > 50
-    assert (removed & ~lesion).sum() >= 0.95 * removed.sum() and (lm.data == 2)[lesion].mean() > 0.995
+    assert (removed & ~lesion).sum() >= 0.9 * removed.sum() and (lm.data == 2)[lesion].mean() > 0.995
 
 
 def test_a_negative_click_turns_a_false_lesion_back_into_liver():
