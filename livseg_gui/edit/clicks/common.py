@@ -55,6 +55,14 @@ def _depth(mask: np.ndarray, spacing) -> np.ndarray:
     return ndimage.distance_transform_edt(np.pad(mask, 1), sampling=spacing)[1:-1, 1:-1, 1:-1]
 
 
+def _depth_at(part: np.ndarray, at: np.ndarray, to_at: np.ndarray, sp: np.ndarray) -> float:
+    """mm from the voxel ``at`` of ``part`` to the nearest voxel outside it, the box's edge counting as outside (what
+    :func:`_depth` gives there), from ``to_at`` (mm from ``at`` over the box): no distance map of the part."""
+    faces = float(min(((np.asarray(at) + 1) * sp).min(), ((np.array(part.shape) - at) * sp).min()))
+    outside = to_at[~part]
+    return min(faces, float(outside.min())) if outside.size else faces
+
+
 def _core(mask: np.ndarray, spacing) -> tuple[np.ndarray, float]:
     """(index, depth in mm) of the deepest voxel of ``mask``; found on an in-plane grid thinned to about
     250k voxels (a large lesion's distance map would cost ~50 ms at full resolution)."""

@@ -228,7 +228,10 @@ class _LesionGrid:
         before a faint region is widened to it: looked at once; within EXTEND_MM's box, before :attr:`dist`)."""
         near = _roi(self.local, EXTEND_MM, self.sp, self.lab.shape)
         drawn = self.lab[near] == TUMOUR
-        return bool(drawn.any() and (drawn & (_mm_from(drawn.shape, self.local - [s.start for s in near], self.sp) <= EXTEND_MM)).any())
+        if not drawn.any():
+            return False
+        to_click = _mm_from(drawn.shape, self.local - [s.start for s in near], self.sp)
+        return bool((drawn & (to_click <= EXTEND_MM)).any())
 
     def edge_region(self, allowed: np.ndarray) -> np.ndarray | None:
         """The strongest edge's region around the click (:func:`_edge_region`), at full resolution within ``allowed``
